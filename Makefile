@@ -1,0 +1,64 @@
+# FormRecap: `make run` serves the embedded product, `make test` runs the whole suite.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip install -q -c requirements/constraints.txt
+PORT ?= 8000
+HOST ?= 127.0.0.1
+# The test suite runs on the real services (scripts/services.sh starts them if they are stopped).
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/formrecap
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: run test test-fast venv install-web install-dev install-ml services chromium migrate lint bench-ingest clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(VENV)/.web: $(VENV)/bin/python requirements/web.txt requirements/constraints.txt
+	$(PIP) -r requirements/web.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.web requirements/dev.txt
+	$(PIP) -r requirements/dev.txt
+	touch $@
+
+install-web: $(VENV)/.web
+install-dev: $(VENV)/.dev
+install-ml: $(VENV)/bin/python
+	$(PIP) -r requirements/ml.txt
+
+## run: the embedded product (SQLite, eager tasks, console email) with the demo tenant, on $(HOST):$(PORT)
+run: install-web
+	$(PY) manage.py migrate --noinput -v0
+	FORMRECAP_DEMO_ORIGIN=http://$(HOST):$(PORT) $(PY) manage.py seed_demo
+	@# No beat in the embedded setup: the inactivity sweep runs in a loop beside the server.
+	@trap 'kill 0' EXIT INT TERM; \
+	$(PY) manage.py sweep_sessions --loop 60 & \
+	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
+
+services:
+	scripts/services.sh
+
+chromium:
+	scripts/ensure_chromium.sh
+
+## test: everything, on PostgreSQL + Redis + a real Celery worker + headless Chromium
+test: install-dev services chromium
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_BROKER_URL=$(TEST_REDIS_URL) \
+		$(PY) -m pytest $(PYTEST_ARGS)
+
+## test-fast: the unit part on SQLite, no services needed
+test-fast: install-dev
+	$(PY) -m pytest -m "not postgres and not redis and not celery_worker and not browser" $(PYTEST_ARGS)
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+## bench-ingest: throughput of the ingest endpoint under gunicorn on PostgreSQL (see bench/ingest.py)
+bench-ingest: install-dev services
+	DATABASE_URL=$(TEST_DATABASE_URL)_bench $(PY) bench/ingest.py $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles

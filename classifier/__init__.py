@@ -1,0 +1,1 @@
+"""Trace language, features, model backends and predictions (built in the classifier-core issue)."""

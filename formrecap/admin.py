@@ -1,0 +1,170 @@
+"""Django admin for operators; isolation comes from TenantScopedAdmin."""
+
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.utils.html import format_html
+from django.utils import timezone
+
+from .admin_tenancy import TenantScopedAdmin, TenantSiteListFilter, editable_tenant_ids, member_tenant_ids
+from .credentials import new_site_key
+from .models import ApiKey, FormSession, Membership, Site, Tenant, TraceChunk
+from .services import api_key_create, normalise_origin
+
+
+class TenantOwnAdmin(TenantScopedAdmin):
+    """The Tenant model scopes to itself; only superusers create or delete tenants."""
+
+    tenant_path = "pk"
+
+    def object_tenant_id(self, obj) -> int:
+        return obj.pk
+
+    def get_queryset(self, request):
+        queryset = Tenant.objects.all()
+        return queryset if request.user.is_superuser else queryset.filter(pk__in=member_tenant_ids(request))
+
+    def has_add_permission(self, request) -> bool:
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
+
+
+@admin.register(Tenant)
+class TenantAdmin(TenantOwnAdmin):
+    list_display = ["name", "slug", "created_at"]
+    search_fields = ["name", "slug"]
+
+
+@admin.register(Membership)
+class MembershipAdmin(TenantScopedAdmin):
+    list_display = ["user", "tenant", "role", "created_at"]
+    list_filter = ["role"]
+    autocomplete_fields: list = []
+
+
+class OriginsField(forms.CharField):
+    """One origin per line in the form, a normalised list in the model."""
+
+    widget = forms.Textarea(attrs={"rows": 3})
+
+    def prepare_value(self, value):
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                return value
+        return "\n".join(value or [])
+
+    def to_python(self, value):
+        lines = [line.strip() for line in (value or "").splitlines() if line.strip()]
+        try:
+            return sorted({normalise_origin(line) for line in lines})
+        except ValidationError as exc:
+            raise ValidationError(exc.messages) from None
+
+
+class SiteForm(forms.ModelForm):
+    allowed_origins = OriginsField(required=False, help_text="One origin per line, e.g. https://shop.example.com")
+
+    class Meta:
+        model = Site
+        fields = ["tenant", "name", "allowed_origins", "abandonment_timeout_seconds", "is_active"]
+
+
+@admin.register(Site)
+class SiteAdmin(TenantScopedAdmin):
+    form = SiteForm
+    list_display = ["name", "tenant", "site_key", "is_active", "abandonment_timeout_seconds", "created_at"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "site_key"]
+    readonly_fields = ["site_key", "snippet_tag"]
+
+    @admin.display(description="Install")
+    def snippet_tag(self, site: Site) -> str:
+        if not site.site_key:
+            return "(shown once the site is saved)"
+        return format_html(
+            '<code>&lt;script src="https://YOUR-FORMRECAP-HOST/snippet/v1/formrecap.js" data-site-key="{}" async&gt;&lt;/script&gt;</code>',
+            site.site_key,
+        )
+
+    def save_model(self, request, obj: Site, form, change: bool) -> None:
+        if not change:
+            obj.site_key = new_site_key()
+        super().save_model(request, obj, form, change)
+
+
+class ApiKeyForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(choices=ApiKey.Scope.choices, widget=forms.CheckboxSelectMultiple, initial=["read"])
+
+    class Meta:
+        model = ApiKey
+        fields = ["tenant", "name", "scopes"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(TenantScopedAdmin):
+    form = ApiKeyForm
+    list_display = ["name", "tenant", "prefix", "scopes", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["revoked_at"]
+    readonly_fields = ["prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke_keys"]
+
+    def get_fields(self, request, obj=None):
+        return ["tenant", "name", "scopes"] if obj is None else ["tenant", "name", "scopes", *self.readonly_fields]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A key's tenant and scopes are fixed once issued: rotate by creating a new key.
+        return [] if obj is None else ["tenant", "scopes", *self.readonly_fields]
+
+    def save_model(self, request, obj: ApiKey, form, change: bool) -> None:
+        if change:
+            obj.save(update_fields=["name"])
+            return
+        issued = api_key_create(tenant=obj.tenant, name=obj.name, scopes=form.cleaned_data["scopes"], created_by=request.user)
+        obj.pk = issued.api_key.pk
+        messages.warning(
+            request,
+            f"API key created. Copy the secret now, it will not be shown again: {issued.secret}",
+        )
+
+    @admin.action(description="Revoke selected API keys")
+    def revoke_keys(self, request, queryset) -> None:
+        allowed = queryset if request.user.is_superuser else queryset.filter(tenant_id__in=editable_tenant_ids(request))
+        count = allowed.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"Revoked {count} key(s).")
+
+
+class TraceChunkInline(admin.TabularInline):
+    model = TraceChunk
+    fields = ["seq", "event_count", "received_at", "events_pretty"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="events")
+    def events_pretty(self, chunk: TraceChunk) -> str:
+        return format_html("<pre style='white-space:pre-wrap;margin:0'>{}</pre>", json.dumps(chunk.events, indent=None)[:4000])
+
+
+@admin.register(FormSession)
+class FormSessionAdmin(TenantScopedAdmin):
+    list_display = ["session_uuid", "site", "form_id", "path", "status", "event_count", "visitor_ref", "started_at", "last_event_at"]
+    list_filter = ["status", TenantSiteListFilter]
+    search_fields = ["session_uuid", "form_id", "path", "visitor_ref"]
+    date_hierarchy = "started_at"
+    inlines = [TraceChunkInline]
+    readonly_fields = [f.name for f in FormSession._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # sessions come from the snippet only
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,0 +1,105 @@
+"""Tenant isolation for Django admin, in one base class.
+
+Superusers see every tenant. Other staff see only the tenants they are members of;
+their role there decides what they may do (owner/admin: change, analyst: view).
+Foreign-tenant objects are filtered out of the queryset, so their change pages
+answer "does not exist" like any missing object.
+"""
+
+from django.contrib import admin
+from django.db import models
+from django.http import HttpRequest
+
+from .models import Membership, Site, Tenant
+
+EDITOR_ROLES = (Membership.Role.OWNER, Membership.Role.ADMIN)
+
+
+def _roles(request: HttpRequest) -> dict[int, str]:
+    """tenant id → role for the logged-in user, computed once per request."""
+    if not hasattr(request, "_formrecap_roles"):
+        memberships = Membership.all_tenants.filter(user_id=request.user.pk).values_list("tenant_id", "role")
+        request._formrecap_roles = dict(memberships)
+    return request._formrecap_roles
+
+
+def member_tenant_ids(request: HttpRequest) -> list[int]:
+    return list(_roles(request))
+
+
+def editable_tenant_ids(request: HttpRequest) -> list[int]:
+    return [tenant_id for tenant_id, role in _roles(request).items() if role in EDITOR_ROLES]
+
+
+class TenantScopedAdmin(admin.ModelAdmin):
+    tenant_path = "tenant"  # lookup from this model to its Tenant
+
+    def object_tenant_id(self, obj) -> int:
+        target = obj
+        for part in self.tenant_path.split("__"):
+            target = getattr(target, part)
+        return target.pk
+
+    def get_queryset(self, request: HttpRequest) -> models.QuerySet:
+        queryset = self.model.all_tenants.get_queryset()
+        ordering = self.get_ordering(request)
+        if ordering:
+            queryset = queryset.order_by(*ordering)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(**{f"{self.tenant_path}__in": member_tenant_ids(request)})
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_active and request.user.is_staff and (request.user.is_superuser or bool(member_tenant_ids(request)))
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        if request.user.is_superuser:
+            return True
+        if obj is not None:
+            return self.object_tenant_id(obj) in member_tenant_ids(request)
+        return self.has_module_permission(request)
+
+    def _may_edit(self, request: HttpRequest, obj=None) -> bool:
+        if request.user.is_superuser:
+            return True
+        if not request.user.is_staff:
+            return False
+        if obj is not None:
+            return self.object_tenant_id(obj) in editable_tenant_ids(request)
+        return bool(editable_tenant_ids(request))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self._may_edit(request)
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return self._may_edit(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return self._may_edit(request, obj)
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        # Choices in forms are limited too, or a staff user could attach objects to another tenant.
+        scope = None if request.user.is_superuser else editable_tenant_ids(request)
+        if db_field.related_model is Tenant:
+            queryset = Tenant.objects.all()
+            kwargs["queryset"] = queryset if scope is None else queryset.filter(pk__in=scope)
+        elif db_field.related_model is Site:
+            queryset = Site.all_tenants.all()
+            kwargs["queryset"] = queryset if scope is None else queryset.filter(tenant_id__in=scope)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class TenantSiteListFilter(admin.SimpleListFilter):
+    """A site filter that lists only the user's own sites (the stock one would list every tenant's)."""
+
+    title = "site"
+    parameter_name = "site"
+
+    def lookups(self, request, model_admin):
+        sites = Site.all_tenants.order_by("name")
+        if not request.user.is_superuser:
+            sites = sites.filter(tenant_id__in=member_tenant_ids(request))
+        return [(site.pk, site.name) for site in sites]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(site_id=self.value()) if self.value() else queryset

@@ -1,0 +1,92 @@
+"""Tenant-scoped read API: sites and form sessions."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from .api_base import TenantApiView
+from .models import FormSession
+from .selectors import form_session_events, form_session_list, site_list
+
+
+class SiteOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    site_key = serializers.CharField()
+    allowed_origins = serializers.ListField(child=serializers.CharField())
+    abandonment_timeout_seconds = serializers.IntegerField()
+    is_active = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+
+
+class SiteListApi(TenantApiView):
+    @extend_schema(responses=SiteOutput(many=True))
+    def get(self, request: Request) -> Response:
+        return Response(SiteOutput(site_list(tenant=self.tenant), many=True).data)
+
+
+class SiteDetailApi(TenantApiView):
+    @extend_schema(responses=SiteOutput)
+    def get(self, request: Request, site_id: int) -> Response:
+        site = get_object_or_404(site_list(tenant=self.tenant), pk=site_id)
+        return Response(SiteOutput(site).data)
+
+
+class SessionOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    session_id = serializers.UUIDField(source="session_uuid")
+    site = serializers.IntegerField(source="site_id")
+    form_id = serializers.CharField()
+    path = serializers.CharField()
+    status = serializers.CharField()
+    visitor_ref = serializers.CharField()
+    started_at = serializers.DateTimeField()
+    last_event_at = serializers.DateTimeField()
+    abandoned_at = serializers.DateTimeField(allow_null=True)
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    batch_count = serializers.IntegerField()
+    event_count = serializers.IntegerField()
+
+
+class SessionDetailOutput(SessionOutput):
+    events = serializers.SerializerMethodField()
+
+    def get_events(self, session: FormSession) -> list[dict]:
+        return form_session_events(session=session)
+
+
+class SessionListApi(TenantApiView):
+    class FilterInput(serializers.Serializer):
+        site = serializers.IntegerField(required=False, min_value=1)
+        status = serializers.ChoiceField(choices=FormSession.Status.choices, required=False)
+        started_after = serializers.DateTimeField(required=False)
+        started_before = serializers.DateTimeField(required=False)
+
+    LOOKUPS = {"site": "site_id", "status": "status", "started_after": "started_at__gte", "started_before": "started_at__lt"}
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("site", int),
+            OpenApiParameter("status", str, enum=FormSession.Status.values),
+            OpenApiParameter("started_after", str, description="ISO 8601"),
+            OpenApiParameter("started_before", str, description="ISO 8601"),
+        ],
+        responses=SessionOutput(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.FilterInput(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        lookups = {self.LOOKUPS[name]: value for name, value in filters.validated_data.items()}
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(form_session_list(tenant=self.tenant, filters=lookups), request, view=self)
+        return paginator.get_paginated_response(SessionOutput(page, many=True).data)
+
+
+class SessionDetailApi(TenantApiView):
+    @extend_schema(responses=SessionDetailOutput)
+    def get(self, request: Request, session_id: int) -> Response:
+        session = get_object_or_404(form_session_list(tenant=self.tenant), pk=session_id)
+        return Response(SessionDetailOutput(session).data)

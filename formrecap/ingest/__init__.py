@@ -1,0 +1,1 @@
+"""Receiving snippet batches: strict schema, CORS, storage and the session lifecycle."""

@@ -1,0 +1,119 @@
+"""``POST /api/v1/ingest/``: the public endpoint the snippet sends batches to.
+
+Checks run cheapest first and every refusal is a 4xx naming the problem:
+content type (415), size (413), JSON and schema (400), site key (401/403),
+origin (403), rate (429), per-session caps (413/429).
+"""
+
+from django.conf import settings
+from django.http import HttpRequest
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
+
+from ..selectors import origin_allowed_by_any_site, site_resolve_public_key
+from .cors import allow_origin, vary_on_origin
+from .schema import SchemaError, parse_batch_json
+from .services import SessionLimitExceeded, ingest_batch
+
+ACCEPTED_CONTENT_TYPES = ("application/json", "text/plain")
+
+
+class IngestRateThrottle(SimpleRateThrottle):
+    """Per site key and client IP; called by the view once the site key is known."""
+
+    scope = "ingest"
+
+    def get_rate(self) -> str | None:
+        # Read at call time so that settings changes (tests, reloads) apply.
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+    def allow(self, request: Request, site_key: str) -> bool:
+        self.key = self.cache_format % {"scope": self.scope, "ident": f"{site_key}:{self.get_ident(request)}"}
+        if self.rate is None:
+            return True
+        self.history = self.cache.get(self.key, [])
+        self.now = self.timer()
+        while self.history and self.history[-1] <= self.now - self.duration:
+            self.history.pop()
+        if len(self.history) >= self.num_requests:
+            return False
+        return self.throttle_success()
+
+    def get_cache_key(self, request, view):  # pragma: no cover - the view calls allow() instead
+        return None
+
+
+def _error(message: str, code: int) -> Response:
+    return Response({"detail": message}, status=code)
+
+
+def _read_body(request: HttpRequest, limit: int) -> bytes | None:
+    """The body, or None when it is larger than ``limit`` (read at most limit+1 bytes)."""
+    declared = request.META.get("CONTENT_LENGTH")
+    if declared and declared.isdigit() and int(declared) > limit:
+        return None
+    body = request.read(limit + 1)
+    return None if len(body) > limit else body
+
+
+class IngestApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes: list = []
+
+    @extend_schema(
+        request={"application/json": dict, "text/plain": str},
+        responses={202: OpenApiResponse(description="stored"), 200: OpenApiResponse(description="duplicate batch, already stored")},
+        description="Receive one batch of raw snippet events (public; site key + Origin).",
+    )
+    def post(self, request: Request) -> Response:
+        origin = request.headers.get("Origin", "")
+        response = self._ingest(request, origin)
+        return vary_on_origin(response)
+
+    def _ingest(self, request: Request, origin: str) -> Response:
+        content_type = (request.content_type or "").split(";")[0].strip().lower()
+        if content_type not in ACCEPTED_CONTENT_TYPES:
+            return _error(f"Content-Type must be application/json or text/plain, got {content_type or 'none'!r}", 415)
+        limit = settings.FORMRECAP_INGEST_MAX_BODY_BYTES
+        body = _read_body(request._request, limit)
+        if body is None:
+            return _error(f"body is larger than {limit} bytes", status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        try:
+            batch = parse_batch_json(body, max_events=settings.FORMRECAP_INGEST_MAX_EVENTS_PER_BATCH)
+        except SchemaError as exc:
+            return _error(str(exc), status.HTTP_400_BAD_REQUEST)
+
+        site = site_resolve_public_key(site_key=batch.site_key)
+        if site is None:
+            return _error("site_key: unknown site key", status.HTTP_401_UNAUTHORIZED)
+        if not origin:
+            return _error("Origin header is required", status.HTTP_403_FORBIDDEN)
+        if origin not in site.allowed_origins:
+            return _error(f"origin {origin[:200]!r} is not allowed for this site", status.HTTP_403_FORBIDDEN)
+        # From here the origin is the site's own, so the snippet may read our answer.
+        if not site.is_active:
+            return allow_origin(_error("site is inactive", status.HTTP_403_FORBIDDEN), origin)
+        if not IngestRateThrottle().allow(request, batch.site_key):
+            return allow_origin(_error("too many batches from this client, slow down", status.HTTP_429_TOO_MANY_REQUESTS), origin)
+
+        try:
+            result = ingest_batch(site=site, batch=batch)
+        except SessionLimitExceeded as exc:
+            return allow_origin(_error(str(exc), exc.status_code), origin)
+        payload = {"status": "duplicate" if result.duplicate else "accepted", "session_status": result.session.status}
+        code = status.HTTP_200_OK if result.duplicate else status.HTTP_202_ACCEPTED
+        return allow_origin(Response(payload, status=code), origin)
+
+    def options(self, request: Request, *args, **kwargs) -> Response:
+        origin = request.headers.get("Origin", "")
+        response = Response(status=status.HTTP_204_NO_CONTENT)
+        if origin and origin_allowed_by_any_site(origin=origin):
+            allow_origin(response, origin)
+        return vary_on_origin(response)

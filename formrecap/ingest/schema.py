@@ -1,0 +1,188 @@
+"""Strict parsing of one snippet batch.
+
+Anything outside the schema is refused (an unknown key, a ``value`` field, a string
+where a count belongs), so a modified snippet still cannot make us store what a
+visitor typed. Every error names the offending field, e.g. ``events[3].ts``.
+"""
+
+import json
+import re
+import uuid
+from dataclasses import dataclass
+
+EVENT_TYPES = ("focus", "blur", "input", "scroll", "exit", "submit")
+FIELD_EVENTS = ("focus", "blur", "input")
+MAX_TS_MS = 7 * 24 * 3600 * 1000  # a week: beyond it the number is not a session timestamp
+MAX_VISITOR_REF = 256
+FORM_ID_RE = re.compile(r"^[A-Za-z0-9_\-:.]{1,128}$")
+FIELD_RE = re.compile(r"^[a-z0-9_]{1,64}$")
+REASON_RE = re.compile(r"^[a-z0-9_]{1,64}$")
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+
+TOP_LEVEL_KEYS = {"site_key", "session_id", "seq", "form", "events", "sent_at", "visitor"}
+REQUIRED_TOP_LEVEL = TOP_LEVEL_KEYS - {"visitor"}
+EVENT_KEYS = {
+    "focus": {"type", "field", "ts"},
+    "blur": {"type", "field", "ts", "validation"},
+    "input": {"type", "field", "ts"},
+    "scroll": {"type", "field", "ts", "duration_ms"},
+    "exit": {"type", "field", "ts"},
+    "submit": {"type", "field", "ts"},
+}
+
+
+class SchemaError(ValueError):
+    """The batch does not match the schema; the message names the field."""
+
+
+@dataclass(frozen=True)
+class Batch:
+    site_key: str
+    session_id: uuid.UUID
+    seq: int
+    form_id: str
+    path: str
+    events: list[dict]
+    sent_at: int
+    visitor: str | None
+
+    @property
+    def last_ts(self) -> int:
+        return self.events[-1]["ts"] if self.events else 0
+
+
+def normalise_field_name(raw: str) -> str:
+    """``billingAddress.Zip`` → ``billing_address_zip``; what the snippet does, repeated server-side."""
+    snake = _CAMEL_BOUNDARY.sub("_", raw).lower()
+    return _NON_ALNUM.sub("_", snake).strip("_")
+
+
+def parse_batch_json(body: bytes, *, max_events: int) -> Batch:
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SchemaError(f"body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise SchemaError("body is not valid JSON: nested too deeply") from None
+    return parse_batch(data, max_events=max_events)
+
+
+def parse_batch(data: object, *, max_events: int) -> Batch:
+    if not isinstance(data, dict):
+        raise SchemaError("body must be a JSON object")
+    _reject_unknown(data, TOP_LEVEL_KEYS, where="")
+    missing = sorted(REQUIRED_TOP_LEVEL - data.keys())
+    if missing:
+        raise SchemaError(f"{missing[0]}: required")
+
+    site_key = _string(data["site_key"], "site_key", max_len=64)
+    session_id = _uuid(data["session_id"], "session_id")
+    seq = _int(data["seq"], "seq", maximum=1_000_000)
+    form_id, path = _form(data["form"])
+    events = _events(data["events"], max_events=max_events)
+    sent_at = _int(data["sent_at"], "sent_at", maximum=MAX_TS_MS)
+    visitor = None
+    if data.get("visitor") is not None:
+        visitor = _string(data["visitor"], "visitor", max_len=MAX_VISITOR_REF)
+    return Batch(site_key, session_id, seq, form_id, path, events, sent_at, visitor)
+
+
+def _form(value: object) -> tuple[str, str]:
+    if not isinstance(value, dict):
+        raise SchemaError("form: must be an object with id and path")
+    _reject_unknown(value, {"id", "path"}, where="form.")
+    for key in ("id", "path"):
+        if key not in value:
+            raise SchemaError(f"form.{key}: required")
+    form_id = _string(value["id"], "form.id", max_len=128)
+    if not FORM_ID_RE.match(form_id):
+        raise SchemaError("form.id: only letters, digits and _-:. allowed (1-128 characters)")
+    path = _string(value["path"], "form.path", max_len=2048)
+    if not path.startswith("/") or "?" in path or "#" in path:
+        raise SchemaError("form.path: must be a URL path starting with / and without query string or fragment")
+    return form_id, path
+
+
+def _events(value: object, *, max_events: int) -> list[dict]:
+    if not isinstance(value, list):
+        raise SchemaError("events: must be a list")
+    if len(value) > max_events:
+        raise SchemaError(f"events: at most {max_events} events per batch, got {len(value)}")
+    events: list[dict] = []
+    previous_ts = 0
+    for index, raw in enumerate(value):
+        where = f"events[{index}]"
+        event = _event(raw, where)
+        if event["ts"] < previous_ts:
+            raise SchemaError(f"{where}.ts: timestamps must not decrease ({event['ts']} after {previous_ts})")
+        previous_ts = event["ts"]
+        events.append(event)
+    return events
+
+
+def _event(raw: object, where: str) -> dict:
+    if not isinstance(raw, dict):
+        raise SchemaError(f"{where}: must be an object")
+    kind = raw.get("type")
+    if kind not in EVENT_KEYS:
+        raise SchemaError(f"{where}.type: must be one of {', '.join(EVENT_TYPES)}, got {kind!r}"[:300])
+    _reject_unknown(raw, EVENT_KEYS[kind], where=f"{where}.")
+    if "ts" not in raw:
+        raise SchemaError(f"{where}.ts: required")
+    event = {"type": kind, "ts": _int(raw["ts"], f"{where}.ts", maximum=MAX_TS_MS)}
+
+    if kind in FIELD_EVENTS or raw.get("field") is not None:
+        if raw.get("field") is None:
+            raise SchemaError(f"{where}.field: required for {kind} events")
+        event["field"] = _field_name(raw["field"], f"{where}.field")
+    if kind == "blur" and raw.get("validation") is not None:
+        reason = _string(raw["validation"], f"{where}.validation", max_len=64)
+        if not REASON_RE.match(reason):
+            raise SchemaError(f"{where}.validation: must be snake_case [a-z0-9_], got {reason[:64]!r}")
+        event["validation"] = reason
+    if kind == "scroll":
+        if "duration_ms" not in raw:
+            raise SchemaError(f"{where}.duration_ms: required for scroll events")
+        event["duration_ms"] = _int(raw["duration_ms"], f"{where}.duration_ms", maximum=MAX_TS_MS)
+    return event
+
+
+def _field_name(value: object, where: str) -> str:
+    raw = _string(value, where, max_len=256)
+    name = normalise_field_name(raw)
+    if not FIELD_RE.match(name):
+        raise SchemaError(f"{where}: field names must be 1-64 characters of [a-z0-9_] after normalisation, got {raw[:64]!r}")
+    return name
+
+
+def _reject_unknown(data: dict, allowed: set[str], *, where: str) -> None:
+    unknown = sorted(str(k) for k in data.keys() - allowed)
+    if unknown:
+        raise SchemaError(f"{where}{unknown[0][:64]}: unknown key (allowed: {', '.join(sorted(allowed))})")
+
+
+def _string(value: object, where: str, *, max_len: int) -> str:
+    if not isinstance(value, str) or not value:
+        raise SchemaError(f"{where}: must be a non-empty string")
+    if len(value) > max_len:
+        raise SchemaError(f"{where}: at most {max_len} characters")
+    return value
+
+
+def _int(value: object, where: str, *, maximum: int) -> int:
+    # bool is an int in Python; JSON true is not a count.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SchemaError(f"{where}: must be an integer")
+    if value < 0 or value > maximum:
+        raise SchemaError(f"{where}: must be between 0 and {maximum}")
+    return value
+
+
+def _uuid(value: object, where: str) -> uuid.UUID:
+    if not isinstance(value, str):
+        raise SchemaError(f"{where}: must be a UUID string")
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise SchemaError(f"{where}: must be a UUID string") from None

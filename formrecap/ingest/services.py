@@ -1,0 +1,112 @@
+"""Storing batches and moving sessions through in_progress → submitted / abandoned."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from ..models import FormSession, Site, TraceChunk
+from .schema import Batch
+
+
+class SessionLimitExceeded(Exception):
+    """The session already holds as many batches or events as a session may."""
+
+    def __init__(self, message: str, *, status_code: int) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    session: FormSession
+    duplicate: bool
+
+
+def ingest_batch(*, site: Site, batch: Batch, received_at: datetime | None = None) -> IngestResult:
+    """Store one batch exactly once and apply its lifecycle events.
+
+    A retried batch (same session and seq) changes nothing and is reported as a duplicate.
+    The session row is locked while its counters and status change, so concurrent
+    batches of one session serialise; different sessions never wait for each other.
+    """
+    received_at = received_at or timezone.now()
+    session = _session_get_or_create(site=site, batch=batch, received_at=received_at)
+    with transaction.atomic():
+        session = FormSession.all_tenants.select_for_update().get(pk=session.pk)
+        if TraceChunk.all_tenants.filter(session=session, seq=batch.seq).exists():
+            return IngestResult(session=session, duplicate=True)
+        _check_session_limits(session, batch)
+        TraceChunk.all_tenants.create(session=session, seq=batch.seq, events=batch.events, event_count=len(batch.events))
+        _apply_batch(session, batch)
+    return IngestResult(session=session, duplicate=False)
+
+
+def _session_get_or_create(*, site: Site, batch: Batch, received_at: datetime) -> FormSession:
+    # sent_at is on the same clock as ts (ms since the session started), so the server
+    # can place the start on its own clock without trusting the visitor's wall clock.
+    started_at = received_at - timedelta(milliseconds=batch.sent_at)
+    defaults = {
+        "tenant_id": site.tenant_id,
+        "form_id": batch.form_id,
+        "path": batch.path,
+        "started_at": started_at,
+        "last_event_at": started_at,
+    }
+    try:
+        with transaction.atomic():
+            session, _ = FormSession.all_tenants.get_or_create(site=site, session_uuid=batch.session_id, defaults=defaults)
+    except IntegrityError:
+        # Two first batches raced; the other one created the row.
+        session = FormSession.all_tenants.get(site=site, session_uuid=batch.session_id)
+    return session
+
+
+def _check_session_limits(session: FormSession, batch: Batch) -> None:
+    max_batches = settings.FORMRECAP_SESSION_MAX_BATCHES
+    max_events = settings.FORMRECAP_SESSION_MAX_EVENTS
+    if session.batch_count >= max_batches:
+        raise SessionLimitExceeded(f"session {session.session_uuid} already has {max_batches} batches, the most a session may send", status_code=429)
+    if session.event_count + len(batch.events) > max_events:
+        raise SessionLimitExceeded(
+            f"session {session.session_uuid} would exceed {max_events} events ({session.event_count} stored, {len(batch.events)} sent)",
+            status_code=413,
+        )
+
+
+def _apply_batch(session: FormSession, batch: Batch) -> None:
+    update = {"batch_count": F("batch_count") + 1, "event_count": F("event_count") + len(batch.events)}
+    last_event_at = session.started_at + timedelta(milliseconds=batch.last_ts)
+    if last_event_at > session.last_event_at:
+        update["last_event_at"] = last_event_at
+    if batch.visitor:
+        update["visitor_ref"] = batch.visitor
+
+    kinds = {event["type"] for event in batch.events}
+    now = timezone.now()
+    if "submit" in kinds and session.status != FormSession.Status.SUBMITTED:
+        # A visitor who came back after abandoning and submitted: submitted, abandoned_at kept as history.
+        update.update(status=FormSession.Status.SUBMITTED, submitted_at=now)
+    elif "exit" in kinds and session.status == FormSession.Status.IN_PROGRESS:
+        update.update(status=FormSession.Status.ABANDONED, abandoned_at=now)
+
+    FormSession.all_tenants.filter(pk=session.pk).update(**update)
+    session.refresh_from_db()
+
+
+def sweep_inactive_sessions(*, now: datetime | None = None) -> int:
+    """Mark abandoned every in-progress session idle for longer than its site's timeout. Returns how many."""
+    now = now or timezone.now()
+    abandoned = 0
+    timeouts = Site.all_tenants.values_list("abandonment_timeout_seconds", flat=True).distinct()
+    for timeout in timeouts:
+        # One UPDATE per distinct timeout: the status filter makes it safe to run twice or concurrently.
+        abandoned += FormSession.all_tenants.filter(
+            status=FormSession.Status.IN_PROGRESS,
+            site__abandonment_timeout_seconds=timeout,
+            last_event_at__lt=now - timedelta(seconds=timeout),
+        ).update(status=FormSession.Status.ABANDONED, abandoned_at=now)
+    return abandoned

@@ -1,0 +1,41 @@
+"""`python manage.py seed_demo [--json]`: create or refresh the demo tenant and print its credentials."""
+
+import json
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from formrecap.demo import demo_seed
+
+
+class Command(BaseCommand):
+    help = "Create (idempotently) the demo tenant, operator, site and API key, and print the credentials."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+        parser.add_argument("--origin", action="append", help="allowed origin for the demo site (repeatable)")
+        parser.add_argument("--username", default="demo")
+        parser.add_argument("--password", default=None, help="default: $FORMRECAP_DEMO_PASSWORD or 'formrecap-demo'")
+
+    def handle(self, *args, **options) -> None:
+        origin = settings.FORMRECAP_DEMO_ORIGIN
+        origins = options["origin"] or [origin, origin.replace("127.0.0.1", "localhost")]
+        password = options["password"] or settings.FORMRECAP_DEMO_PASSWORD
+        creds = demo_seed(origins=origins, username=options["username"], password=password)
+        if options["json"]:
+            self.stdout.write(json.dumps(creds.as_dict()))
+            return
+        base = origin.rstrip("/")
+        self.stdout.write(
+            "\n".join(
+                [
+                    "FormRecap demo is ready:",
+                    f"  admin       {base}/admin/   login {creds.admin_username} / {creds.admin_password}",
+                    f"  demo page   {base}/demo/",
+                    f"  API docs    {base}/api/docs/",
+                    f"  site key    {creds.site_key}",
+                    f"  API key     {creds.api_key}",
+                    f"  try it      curl -H 'Authorization: Bearer {creds.api_key}' {base}/api/v1/sessions/",
+                ]
+            )
+        )

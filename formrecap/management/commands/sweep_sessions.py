@@ -1,0 +1,26 @@
+"""`python manage.py sweep_sessions [--loop SECONDS]`: the inactivity sweep without Celery beat.
+
+The embedded setup (`make run`) has no beat process, so it runs this in a loop beside the server.
+"""
+
+import time
+
+from django.core.management.base import BaseCommand
+
+from formrecap.ingest.services import sweep_inactive_sessions
+
+
+class Command(BaseCommand):
+    help = "Mark in-progress sessions abandoned once idle past their site's timeout."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--loop", type=int, default=0, metavar="SECONDS", help="repeat every SECONDS (0: once)")
+
+    def handle(self, *args, loop: int, **options) -> None:
+        while True:
+            count = sweep_inactive_sessions()
+            if count or not loop:
+                self.stdout.write(f"abandoned {count} inactive session(s)")
+            if not loop:
+                return
+            time.sleep(loop)

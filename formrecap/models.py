@@ -1,0 +1,158 @@
+"""Tenants and their credentials, sites, and the form sessions the snippet records."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from .tenancy import TenantManager
+
+
+class Tenant(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        ADMIN = "admin", "Admin"
+        ANALYST = "analyst", "Analyst (read-only)"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.ANALYST)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    all_tenants = models.Manager()
+    objects = TenantManager()
+
+    class Meta:
+        default_manager_name = "all_tenants"
+        constraints = [models.UniqueConstraint(fields=["tenant", "user"], name="membership_unique_user_per_tenant")]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.tenant} ({self.role})"
+
+
+def default_abandonment_timeout() -> int:
+    return 30 * 60
+
+
+class Site(models.Model):
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="sites")
+    name = models.CharField(max_length=200)
+    # Exact origins ("https://shop.example.com"); the ingest endpoint and CORS accept only these.
+    allowed_origins = models.JSONField(default=list, blank=True)
+    site_key = models.CharField(max_length=64, unique=True, editable=False)
+    abandonment_timeout_seconds = models.PositiveIntegerField(
+        default=default_abandonment_timeout,
+        help_text="An in-progress session with no events for this long is marked abandoned.",
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    all_tenants = models.Manager()
+    objects = TenantManager()
+
+    class Meta:
+        default_manager_name = "all_tenants"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ApiKey(models.Model):
+    class Scope(models.TextChoices):
+        READ = "read", "Read"
+        WRITE = "write", "Write"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=200)
+    # The first characters of the secret, shown so operators can tell keys apart.
+    prefix = models.CharField(max_length=16, editable=False)
+    # SHA-256 of the secret: the secret itself is shown once and never stored.
+    hashed_secret = models.CharField(max_length=64, unique=True, editable=False)
+    scopes = models.JSONField(default=list)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    all_tenants = models.Manager()
+    objects = TenantManager()
+
+    class Meta:
+        default_manager_name = "all_tenants"
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class FormSession(models.Model):
+    class Status(models.TextChoices):
+        IN_PROGRESS = "in_progress", "In progress"
+        SUBMITTED = "submitted", "Submitted"
+        ABANDONED = "abandoned", "Abandoned"
+
+    # Denormalised from site so that every tenant query is one indexed filter.
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="form_sessions")
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="form_sessions")
+    session_uuid = models.UUIDField(default=uuid.uuid4)
+    form_id = models.CharField(max_length=128)
+    path = models.CharField(max_length=2048)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.IN_PROGRESS)
+    visitor_ref = models.CharField(
+        max_length=256, blank=True, help_text="Set only when the site called formrecap.identify() or the API."
+    )
+    started_at = models.DateTimeField()
+    last_event_at = models.DateTimeField()
+    abandoned_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    batch_count = models.PositiveIntegerField(default=0)
+    event_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    all_tenants = models.Manager()
+    objects = TenantManager()
+
+    class Meta:
+        default_manager_name = "all_tenants"
+        constraints = [models.UniqueConstraint(fields=["site", "session_uuid"], name="formsession_unique_uuid_per_site")]
+        indexes = [
+            models.Index(fields=["status", "last_event_at"], name="formsession_sweep"),
+            models.Index(fields=["tenant", "-started_at"], name="formsession_tenant_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.form_id} {self.session_uuid} ({self.status})"
+
+
+class TraceChunk(models.Model):
+    """One batch of raw snippet events, stored once per (session, seq)."""
+
+    session = models.ForeignKey(FormSession, on_delete=models.CASCADE, related_name="chunks")
+    seq = models.PositiveIntegerField()
+    events = models.JSONField()
+    event_count = models.PositiveIntegerField()
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    all_tenants = models.Manager()
+    objects = TenantManager(tenant_path="session__tenant")
+
+    class Meta:
+        default_manager_name = "all_tenants"
+        ordering = ["seq"]
+        constraints = [models.UniqueConstraint(fields=["session", "seq"], name="tracechunk_unique_seq_per_session")]
+
+    def __str__(self) -> str:
+        return f"chunk {self.seq} of {self.session_id}"

@@ -1,0 +1,49 @@
+"""Reads. Credential resolution is the only place that looks across tenants."""
+
+from django.core.cache import cache
+from django.db.models import QuerySet
+
+from .credentials import hash_api_secret
+from .models import ApiKey, FormSession, Site, Tenant
+
+
+def api_key_resolve(*, secret: str) -> ApiKey | None:
+    """The active key for a secret, or None. Looks across tenants: this is how a tenant is found."""
+    return (
+        ApiKey.all_tenants.select_related("tenant")
+        .filter(hashed_secret=hash_api_secret(secret), revoked_at__isnull=True)
+        .first()
+    )
+
+
+def site_resolve_public_key(*, site_key: str) -> Site | None:
+    """The site for a public site key (active or not), or None. Looks across tenants like api_key_resolve."""
+    return Site.all_tenants.filter(site_key=site_key).first()
+
+
+CORS_ORIGINS_CACHE_KEY = "formrecap:cors-origins"
+CORS_ORIGINS_CACHE_SECONDS = 60
+
+
+def origin_allowed_by_any_site(*, origin: str) -> bool:
+    """For CORS preflights, which carry no site key. Cached briefly: preflights are frequent, sites rarely change."""
+    origins = cache.get(CORS_ORIGINS_CACHE_KEY)
+    if origins is None:
+        origins = sorted(
+            {o for allowed in Site.all_tenants.filter(is_active=True).values_list("allowed_origins", flat=True) for o in allowed}
+        )
+        cache.set(CORS_ORIGINS_CACHE_KEY, origins, CORS_ORIGINS_CACHE_SECONDS)
+    return origin in origins
+
+
+def site_list(*, tenant: Tenant) -> QuerySet[Site]:
+    return Site.objects.for_tenant(tenant).order_by("name")
+
+
+def form_session_list(*, tenant: Tenant, filters: dict | None = None) -> QuerySet[FormSession]:
+    return FormSession.objects.for_tenant(tenant).filter(**(filters or {})).select_related("site").order_by("-started_at")
+
+
+def form_session_events(*, session: FormSession) -> list[dict]:
+    """All raw events of a session in batch order."""
+    return [event for chunk in session.chunks.order_by("seq") for event in chunk.events]

@@ -1,0 +1,92 @@
+"""Writes for tenants, memberships, sites and API keys."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from .credentials import hash_api_secret, new_api_secret, new_site_key, visible_prefix
+from .models import ApiKey, Membership, Site, Tenant
+
+
+def tenant_create(*, name: str, slug: str | None = None) -> Tenant:
+    return Tenant.objects.create(name=name, slug=slug or slugify(name))
+
+
+def membership_create(*, tenant: Tenant, user, role: str = Membership.Role.ANALYST) -> Membership:
+    return Membership.objects.create(tenant=tenant, user=user, role=role)
+
+
+def normalise_origin(origin: str) -> str:
+    """``https://Shop.Example.com:443/`` → ``https://shop.example.com``; raises ValidationError if not an origin."""
+    parts = urlsplit(origin.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError(f"{origin!r} is not an origin like https://shop.example.com")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+        raise ValidationError(f"{origin!r} must be scheme://host[:port] only, without a path")
+    default_port = {"http": 80, "https": 443}[parts.scheme]
+    port = f":{parts.port}" if parts.port and parts.port != default_port else ""
+    return f"{parts.scheme}://{parts.hostname}{port}"
+
+
+def site_create(
+    *,
+    tenant: Tenant,
+    name: str,
+    allowed_origins: Iterable[str],
+    abandonment_timeout_seconds: int | None = None,
+) -> Site:
+    fields = {"abandonment_timeout_seconds": abandonment_timeout_seconds} if abandonment_timeout_seconds else {}
+    return Site.objects.create(
+        tenant=tenant,
+        name=name,
+        allowed_origins=sorted({normalise_origin(o) for o in allowed_origins}),
+        site_key=new_site_key(),
+        **fields,
+    )
+
+
+@dataclass(frozen=True)
+class IssuedApiKey:
+    """A freshly created key and its secret, which exists only in this object."""
+
+    api_key: ApiKey
+    secret: str
+
+
+def api_key_create(*, tenant: Tenant, name: str, scopes: Iterable[str] = ("read", "write"), created_by=None) -> IssuedApiKey:
+    unknown = set(scopes) - set(ApiKey.Scope.values)
+    if unknown:
+        raise ValidationError(f"unknown scopes: {', '.join(sorted(unknown))}")
+    secret = new_api_secret()
+    api_key = ApiKey.objects.create(
+        tenant=tenant,
+        name=name,
+        prefix=visible_prefix(secret),
+        hashed_secret=hash_api_secret(secret),
+        scopes=sorted(set(scopes)),
+        created_by=created_by,
+    )
+    return IssuedApiKey(api_key=api_key, secret=secret)
+
+
+def api_key_revoke(*, tenant: Tenant, api_key_id: int) -> ApiKey:
+    with transaction.atomic():
+        api_key = ApiKey.objects.for_tenant(tenant).select_for_update().get(pk=api_key_id)
+        if api_key.revoked_at is None:
+            api_key.revoked_at = timezone.now()
+            api_key.save(update_fields=["revoked_at"])
+    return api_key
+
+
+def api_key_touch(*, api_key: ApiKey, min_interval_seconds: int) -> None:
+    """Record use, at most once per interval so that reads do not each cost a write."""
+    now = timezone.now()
+    if api_key.last_used_at and (now - api_key.last_used_at).total_seconds() < min_interval_seconds:
+        return
+    ApiKey.all_tenants.filter(pk=api_key.pk).update(last_used_at=now)
+    api_key.last_used_at = now

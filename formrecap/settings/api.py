@@ -1,0 +1,24 @@
+"""Django REST framework and the OpenAPI schema."""
+
+from .env import env
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["formrecap.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["formrecap.permissions.HasTenant"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_THROTTLE_RATES": {
+        # Per (site key, client IP). A visitor flushes roughly every 5 s.
+        "ingest": env("FORMRECAP_INGEST_RATE", default="600/min"),
+    },
+    "EXCEPTION_HANDLER": "formrecap.api_errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "FormRecap API",
+    "DESCRIPTION": "Why visitors abandon forms: ingest, sessions, classification.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}

@@ -1,0 +1,13 @@
+"""FormRecap's own knobs: ingest limits and the demo tenant."""
+
+from .env import env
+
+FORMRECAP_INGEST_MAX_BODY_BYTES = env.int("FORMRECAP_INGEST_MAX_BODY_BYTES", default=64 * 1024)
+FORMRECAP_INGEST_MAX_EVENTS_PER_BATCH = env.int("FORMRECAP_INGEST_MAX_EVENTS_PER_BATCH", default=500)
+FORMRECAP_SESSION_MAX_BATCHES = env.int("FORMRECAP_SESSION_MAX_BATCHES", default=200)
+FORMRECAP_SESSION_MAX_EVENTS = env.int("FORMRECAP_SESSION_MAX_EVENTS", default=10_000)
+# A key's last_used_at is written at most this often, so authenticated reads stay reads.
+FORMRECAP_API_KEY_TOUCH_SECONDS = env.int("FORMRECAP_API_KEY_TOUCH_SECONDS", default=60)
+
+FORMRECAP_DEMO_ORIGIN = env("FORMRECAP_DEMO_ORIGIN", default="http://127.0.0.1:8000")
+FORMRECAP_DEMO_PASSWORD = env("FORMRECAP_DEMO_PASSWORD", default="formrecap-demo")

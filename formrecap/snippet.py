@@ -1,0 +1,52 @@
+"""Serving the browser snippet and the demo page that embeds it."""
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from .models import Site
+
+SNIPPET_DIR = Path(__file__).resolve().parent / "snippet"
+SNIPPET_VERSIONS = ("v1",)
+
+
+@lru_cache(maxsize=len(SNIPPET_VERSIONS))
+def _snippet_source(version: str) -> tuple[bytes, str]:
+    source = (SNIPPET_DIR / version / "formrecap.js").read_bytes()
+    return source, '"' + hashlib.sha256(source).hexdigest()[:32] + '"'
+
+
+@require_GET
+def snippet_js(request: HttpRequest, version: str) -> HttpResponse:
+    if version not in SNIPPET_VERSIONS:
+        raise Http404("unknown snippet version")
+    source, etag = _snippet_source(version) if not settings.DEBUG else _snippet_source.__wrapped__(version)
+    if request.headers.get("If-None-Match") == etag:
+        return HttpResponseNotModified()
+    response = HttpResponse(source, content_type="application/javascript; charset=utf-8")
+    response["ETag"] = etag
+    # Short cache: a fix to v1 reaches every site within the hour; breaking changes get v2.
+    response["Cache-Control"] = "public, max-age=3600"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@require_GET
+def demo_page(request: HttpRequest) -> HttpResponse:
+    """A sample form with the snippet installed, for the demo tenant's site (or ?site_key=)."""
+    site_key = request.GET.get("site_key")
+    site = Site.all_tenants.filter(site_key=site_key).first() if site_key else _demo_site()
+    if site is None:
+        raise Http404("no demo site: run `python manage.py seed_demo` first")
+    return render(request, "formrecap/demo.html", {"site_key": site.site_key})
+
+
+def _demo_site() -> Site | None:
+    from .demo import DEMO_SITE_NAME, DEMO_TENANT_SLUG
+
+    return Site.all_tenants.filter(tenant__slug=DEMO_TENANT_SLUG, name=DEMO_SITE_NAME).first()

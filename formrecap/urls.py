@@ -1,0 +1,23 @@
+from django.contrib import admin
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from . import api, snippet
+from .ingest.api import IngestApi
+
+api_v1 = [
+    path("api/v1/ingest/", IngestApi.as_view(), name="ingest"),
+    path("api/v1/sites/", api.SiteListApi.as_view(), name="site-list"),
+    path("api/v1/sites/<int:site_id>/", api.SiteDetailApi.as_view(), name="site-detail"),
+    path("api/v1/sessions/", api.SessionListApi.as_view(), name="session-list"),
+    path("api/v1/sessions/<int:session_id>/", api.SessionDetailApi.as_view(), name="session-detail"),
+]
+
+urlpatterns = [
+    *api_v1,
+    path("api/schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema", authentication_classes=[], permission_classes=[]), name="api-docs"),
+    path("snippet/<str:version>/formrecap.js", snippet.snippet_js, name="snippet"),
+    path("demo/", snippet.demo_page, name="demo"),
+    path("admin/", admin.site.urls),
+]

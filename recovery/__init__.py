@@ -1,0 +1,1 @@
+"""Per-tenant recovery policies and action handlers (built in the recovery issue)."""

@@ -1,0 +1,1 @@
+"""Datasets, fine-tuning, calibration and the model-version registry (built in the training issue)."""
