@@ -45,7 +45,8 @@ chromium:
 
 ## test: everything, on PostgreSQL + Redis + a real Celery worker + headless Chromium
 test: install-dev services chromium
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_BROKER_URL=$(TEST_REDIS_URL) \
+	@# Tasks enqueued by the code under test run inline; test_celery_worker.py sends to a real worker.
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_BROKER_URL=$(TEST_REDIS_URL) CELERY_TASK_ALWAYS_EAGER=1 \
 		$(PY) -m pytest $(PYTEST_ARGS)
 
 ## test-fast: the unit part on SQLite, no services needed

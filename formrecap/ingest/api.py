@@ -30,8 +30,8 @@ class IngestRateThrottle(SimpleRateThrottle):
     scope = "ingest"
 
     def get_rate(self) -> str | None:
-        # Read at call time so that settings changes (tests, reloads) apply.
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        # Read at call time so that settings changes (tests, reloads) apply; empty means unthrottled.
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope) or None
 
     def allow(self, request: Request, site_key: str) -> bool:
         self.key = self.cache_format % {"scope": self.scope, "ident": f"{site_key}:{self.get_ident(request)}"}

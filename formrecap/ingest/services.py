@@ -40,7 +40,12 @@ def ingest_batch(*, site: Site, batch: Batch, received_at: datetime | None = Non
         if TraceChunk.all_tenants.filter(session=session, seq=batch.seq).exists():
             return IngestResult(session=session, duplicate=True)
         _check_session_limits(session, batch)
-        TraceChunk.all_tenants.create(session=session, seq=batch.seq, events=batch.events, event_count=len(batch.events))
+        try:
+            with transaction.atomic():
+                TraceChunk.all_tenants.create(session=session, seq=batch.seq, events=batch.events, event_count=len(batch.events))
+        except IntegrityError:
+            # Only reachable where the row lock is a no-op (SQLite): the unique (session, seq) still decides.
+            return IngestResult(session=session, duplicate=True)
         _apply_batch(session, batch)
     return IngestResult(session=session, duplicate=False)
 

@@ -42,10 +42,9 @@
     return s;
   };
 
-  const push = (s, type, field, validation, duration_ms) => {
+  const push = (s, type, field, more) => {
     if (off()) return {};
-    // JSON drops undefined keys
-    const e = { type, field, ts: Math.round(now() - s.t0), validation, duration_ms };
+    const e = Object.assign({ type, field, ts: Math.round(now() - s.t0) }, more); // JSON drops an undefined field
     if (s.q.push(e) === 50) later(() => flush(s)); // after pending blur reasons
     return e;
   };
@@ -71,10 +70,11 @@
   };
 
   // An idle gap >= 2 s (hidden time too) is sent as a scroll; acting resumes exited sessions.
+  const scroll = (ss, ms) => ss.forEach((s) => push(s, "scroll", undefined, { duration_ms: Math.round(ms) }));
   let lastAct = now();
   const act = () => {
     const gap = now() - lastAct;
-    if (gap >= IDLE) live().forEach((s) => push(s, "scroll", 0, 0, Math.round(gap)));
+    if (gap >= IDLE) scroll(live(), gap);
     lastAct = now();
     sessions.forEach((s) => (s.exited = 0));
   };
@@ -90,9 +90,10 @@
     if (attr(el, "aria-invalid") === "true") return custom(el);
   };
 
-  let cur = {}, attempt = 0; // cur: the focused field { el, typed, inv }
-  // Sites call checkValidity() while typing too: only invalid events during a click/Enter count.
-  const attempting = (e) => { if (e.type === "click" || e.key === "Enter") { attempt = 1; later(() => (attempt = 0)); } };
+  let cur = {}, attemptAt = -1e9; // cur: the focused field { el, typed, inv }
+  // Sites call checkValidity() while typing too: only invalid events right after a
+  // button click or Enter (a submit attempt) count.
+  const attempting = (e) => { if (e.key === "Enter" || e.target.closest("button,[type=submit],[type=image]")) attemptAt = now(); };
   const inRegion = (e) => { const r = e.target.closest(`[${REGION}]`); return r && !r.contains(e.relatedTarget) && r; };
   const isRegion = (e) => e.target.hasAttribute && e.target.hasAttribute(REGION);
 
@@ -123,9 +124,9 @@
     },
     invalid(e) {
       const el = e.target, t = track(el);
-      if (!t || !attempt) return;
+      if (!t || now() - attemptAt > 100) return;
       if (cur.el === el) cur.inv = 1; // for its coming blur
-      else push(t.s, "blur", t.f, reason(el, 1));
+      else push(t.s, "blur", t.f, { validation: reason(el, 1) });
     },
     submit(e) {
       if (off() || e.target.closest(IGNORE)) return;
@@ -148,7 +149,7 @@
   let scrollStart = 0, scrollLast, scrollTimer;
   const endScroll = () => {
     clearTimeout(scrollTimer);
-    if (scrollStart) live().forEach((s) => push(s, "scroll", 0, 0, Math.max(1, Math.round(scrollLast - scrollStart))));
+    if (scrollStart) scroll(live(), Math.max(1, scrollLast - scrollStart));
     scrollStart = 0;
   };
   const onScroll = () => {
@@ -186,13 +187,9 @@
   const exit = () => {
     runPend();
     endScroll();
-    const gap = now() - lastAct;
-    live().filter((s) => !s.exited).forEach((s) => {
-      if (gap >= IDLE) push(s, "scroll", 0, 0, Math.round(gap));
-      push(s, "exit");
-      s.exited = 1;
-    });
-    if (gap >= IDLE) lastAct = now(); // that gap is sent
+    const gap = now() - lastAct, away = live().filter((s) => !s.exited);
+    if (gap >= IDLE && away.length) { scroll(away, gap); lastAct = now(); } // hidden time counts from here
+    away.forEach((s) => { push(s, "exit"); s.exited = 1; });
     sessions.forEach((s) => flush(s, 1));
     retrying.forEach((b) => send(b, 1, 5));
     retrying.clear();

@@ -1,0 +1,90 @@
+"""Shared fixtures: two tenants with a site and an API key each, and API clients for both."""
+
+import uuid
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from formrecap.services import api_key_create
+from tests.factories import SiteFactory, TenantFactory
+
+SITE_ORIGIN = "https://shop.example.com"
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    # Throttle counters and the CORS origin cache live in the cache; tests must not share them.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def tenant(db):
+    return TenantFactory(name="Acme", slug="acme")
+
+
+@pytest.fixture
+def other_tenant(db):
+    return TenantFactory(name="Globex", slug="globex")
+
+
+@pytest.fixture
+def site(tenant):
+    return SiteFactory(tenant=tenant, allowed_origins=[SITE_ORIGIN])
+
+
+@pytest.fixture
+def other_site(other_tenant):
+    return SiteFactory(tenant=other_tenant, allowed_origins=["https://globex.example.com"])
+
+
+@pytest.fixture
+def issued_key(tenant):
+    return api_key_create(tenant=tenant, name="test key")
+
+
+@pytest.fixture
+def api_client(issued_key):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued_key.secret}")
+    return client
+
+
+@pytest.fixture
+def other_api_client(other_tenant):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key_create(tenant=other_tenant, name='other key').secret}")
+    return client
+
+
+@pytest.fixture
+def make_batch(site):
+    """A valid batch body for ``site``; keyword arguments override top-level keys."""
+
+    def build(**overrides) -> dict:
+        body = {
+            "site_key": site.site_key,
+            "session_id": str(uuid.uuid4()),
+            "seq": 0,
+            "form": {"id": "signup", "path": "/signup"},
+            "events": [
+                {"type": "focus", "field": "email", "ts": 10},
+                {"type": "input", "field": "email", "ts": 120},
+                {"type": "blur", "field": "email", "ts": 400},
+            ],
+            "sent_at": 500,
+        }
+        body.update(overrides)
+        return body
+
+    return build
+
+
+@pytest.fixture
+def on_postgres():
+    if connection.vendor != "postgresql":
+        pytest.skip(f"needs PostgreSQL, running on {connection.vendor} (use `make test`)")
