@@ -62,8 +62,15 @@ def demo_seed(*, origins: list[str], username: str, password: str) -> DemoCreden
         # SECRET_KEY changed (or first run): retire the old demo key, issue the derived one.
         ApiKey.objects.for_tenant(tenant).filter(name=DEMO_KEY_NAME, revoked_at__isnull=True).update(revoked_at=timezone.now())
         ApiKey.objects.create(
-            tenant=tenant, name=DEMO_KEY_NAME, prefix=visible_prefix(secret), hashed_secret=hashed, scopes=["read", "write"], created_by=user
+            tenant=tenant,
+            name=DEMO_KEY_NAME,
+            prefix=visible_prefix(secret),
+            hashed_secret=hashed,
+            scopes=["read", "write"],
+            created_by=user,
         )
     ApiKey.objects.for_tenant(tenant).filter(hashed_secret=hashed).update(revoked_at=None)
 
-    return DemoCredentials(tenant=tenant.slug, site_key=site.site_key, api_key=secret, admin_username=username, admin_password=password)
+    return DemoCredentials(
+        tenant=tenant.slug, site_key=site.site_key, api_key=secret, admin_username=username, admin_password=password
+    )

@@ -10,9 +10,7 @@ from .models import ApiKey, FormSession, Site, Tenant
 def api_key_resolve(*, secret: str) -> ApiKey | None:
     """The active key for a secret, or None. Looks across tenants: this is how a tenant is found."""
     return (
-        ApiKey.all_tenants.select_related("tenant")
-        .filter(hashed_secret=hash_api_secret(secret), revoked_at__isnull=True)
-        .first()
+        ApiKey.all_tenants.select_related("tenant").filter(hashed_secret=hash_api_secret(secret), revoked_at__isnull=True).first()
     )
 
 

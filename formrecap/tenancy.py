@@ -36,5 +36,3 @@ class TenantManager(models.Manager):
     def create(self, **kwargs):
         # Creating a row reads nothing, so it needs no scope; the row carries its tenant.
         return super().get_queryset().create(**kwargs)
-
-

@@ -16,7 +16,11 @@ api_v1 = [
 urlpatterns = [
     *api_v1,
     path("api/schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema", authentication_classes=[], permission_classes=[]), name="api-docs"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="schema", authentication_classes=[], permission_classes=[]),
+        name="api-docs",
+    ),
     path("snippet/<str:version>/formrecap.js", snippet.snippet_js, name="snippet"),
     path("demo/", snippet.demo_page, name="demo"),
     path("admin/", admin.site.urls),

@@ -69,7 +69,10 @@ class IngestApi(APIView):
 
     @extend_schema(
         request={"application/json": dict, "text/plain": str},
-        responses={202: OpenApiResponse(description="stored"), 200: OpenApiResponse(description="duplicate batch, already stored")},
+        responses={
+            202: OpenApiResponse(description="stored"),
+            200: OpenApiResponse(description="duplicate batch, already stored"),
+        },
         description="Receive one batch of raw snippet events (public; site key + Origin).",
     )
     def post(self, request: Request) -> Response:

@@ -125,7 +125,7 @@ def _event(raw: object, where: str) -> dict:
     if not isinstance(raw, dict):
         raise SchemaError(f"{where}: must be an object")
     kind = raw.get("type")
-    if kind not in EVENT_KEYS:
+    if not isinstance(kind, str) or kind not in EVENT_KEYS:
         raise SchemaError(f"{where}.type: must be one of {', '.join(EVENT_TYPES)}, got {kind!r}"[:300])
     _reject_unknown(raw, EVENT_KEYS[kind], where=f"{where}.")
     if "ts" not in raw:

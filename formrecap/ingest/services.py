@@ -74,10 +74,13 @@ def _check_session_limits(session: FormSession, batch: Batch) -> None:
     max_batches = settings.FORMRECAP_SESSION_MAX_BATCHES
     max_events = settings.FORMRECAP_SESSION_MAX_EVENTS
     if session.batch_count >= max_batches:
-        raise SessionLimitExceeded(f"session {session.session_uuid} already has {max_batches} batches, the most a session may send", status_code=429)
+        raise SessionLimitExceeded(
+            f"session {session.session_uuid} already has {max_batches} batches, the most a session may send", status_code=429
+        )
     if session.event_count + len(batch.events) > max_events:
         raise SessionLimitExceeded(
-            f"session {session.session_uuid} would exceed {max_events} events ({session.event_count} stored, {len(batch.events)} sent)",
+            f"session {session.session_uuid} would exceed {max_events} events "
+            f"({session.event_count} stored, {len(batch.events)} sent)",
             status_code=413,
         )
 

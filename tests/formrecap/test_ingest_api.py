@@ -4,6 +4,8 @@ import json
 import uuid
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from django.test import Client
 from rest_framework.settings import api_settings
 
@@ -76,7 +78,11 @@ def test_identify_sets_the_visitor_reference(post, make_batch, site):
 
 
 def events_ending_in(kind: str) -> list[dict]:
-    return [{"type": "focus", "field": "email", "ts": 0}, {"type": "input", "field": "email", "ts": 80}, {"type": kind, "ts": 900}]
+    return [
+        {"type": "focus", "field": "email", "ts": 0},
+        {"type": "input", "field": "email", "ts": 80},
+        {"type": kind, "ts": 900},
+    ]
 
 
 def test_submit_marks_submitted(post, make_batch, site):
@@ -255,3 +261,30 @@ def test_same_session_uuid_on_two_sites_are_two_sessions(post, make_batch, site,
     post(make_batch(session_id=session_id, site_key=other_site.site_key), origin=other_site.allowed_origins[0])
     assert FormSession.objects.for_tenant(site.tenant).count() == 1
     assert FormSession.objects.for_tenant(other_site.tenant).count() == 1
+
+
+# --- never a 500 --------------------------------------------------------------
+
+json_leaves = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=30)
+json_values = st.recursive(
+    json_leaves, lambda kids: st.lists(kids, max_size=3) | st.dictionaries(st.text(max_size=12), kids, max_size=3), max_leaves=15
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_arbitrary_bodies_never_cause_a_500(post, make_batch, data):
+    body = make_batch()
+    mutation = data.draw(st.sampled_from(["top", "event", "raw"]))
+    if mutation == "top":
+        body[data.draw(st.sampled_from([*body, "value"]))] = data.draw(json_values)
+    elif mutation == "event":
+        body["events"][data.draw(st.integers(0, 2))][
+            data.draw(st.sampled_from(["type", "field", "ts", "value", "duration_ms"]))
+        ] = data.draw(json_values)
+    else:
+        response = post(None, raw=data.draw(st.binary(max_size=200)))
+        assert 400 <= response.status_code < 500
+        return
+    response = post(None, raw=json.dumps(body, allow_nan=True).encode())
+    assert response.status_code < 500, response.content
