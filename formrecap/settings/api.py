@@ -14,6 +14,9 @@ REST_FRAMEWORK = {
     },
     "EXCEPTION_HANDLER": "formrecap.api_errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
+    # Proxies in front of us that append to X-Forwarded-For; with 0 the header is ignored,
+    # so a client cannot dodge the ingest throttle by inventing one.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
 
 SPECTACULAR_SETTINGS = {

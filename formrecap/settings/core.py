@@ -2,7 +2,7 @@
 
 from .env import BASE_DIR, env
 
-SECRET_KEY = env("SECRET_KEY", default="embedded-insecure-key-set-SECRET_KEY-in-production")
+SECRET_KEY = env("SECRET_KEY", default="django-insecure-embedded-demo-key-set-SECRET_KEY-in-production")
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -50,7 +50,10 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# 0 by default: threaded runserver opens a connection per request thread and never reuses it.
+# Deployments on gunicorn set CONN_MAX_AGE=60 (docker/.env.example).
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite in the embedded setup: wait for the write lock instead of failing at once.
     # IMMEDIATE takes the write lock when a transaction starts, so concurrent ingests queue

@@ -288,3 +288,9 @@ def test_arbitrary_bodies_never_cause_a_500(post, make_batch, data):
         return
     response = post(None, raw=json.dumps(body, allow_nan=True).encode())
     assert response.status_code < 500, response.content
+
+
+def test_forged_forwarded_for_does_not_dodge_the_throttle(post, make_batch, monkeypatch):
+    monkeypatch.setitem(api_settings.DEFAULT_THROTTLE_RATES, "ingest", "2/min")
+    codes = [post(make_batch(), HTTP_X_FORWARDED_FOR=f"10.0.0.{i}").status_code for i in range(3)]
+    assert codes == [202, 202, 429]

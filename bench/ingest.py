@@ -1,0 +1,496 @@
+"""Throughput, latency and exactly-once storage of ``POST /api/v1/ingest/`` under a real server.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/formrecap_bench \\
+        .venv/bin/python bench/ingest.py --sessions 200 --batches 10 --events 20 --concurrency 16 --server gunicorn --workers 4
+
+(`make bench-ingest BENCH_ARGS="..."` runs the same on PostgreSQL.) The bench creates the database if it
+is missing, migrates it, creates a fresh tenant and site through the project's services, starts its own
+server (gunicorn with N sync workers, or ``manage.py runserver --noreload``) on a free port with the ingest
+throttle off, and sends every session's batches in order from ``--concurrency`` threads. A share of batches
+is re-sent after its answer (must be 200 "duplicate") and a share is sent twice at once (one 202, one 200).
+It then reads the database through the ORM and checks that every batch was stored exactly once, with the
+events sent, and that each session ended abandoned (exit) or submitted (submit); exit status 1 on FAIL.
+With DATABASE_URL unset it runs on SQLite (bench/results/ingest.sqlite3). ``--url`` targets a running
+server instead, which must use the same DATABASE_URL and no ingest throttle.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import queue
+import random
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "bench" / "results"
+ORIGIN = "https://bench.formrecap.test"
+INGEST_PATH = "/api/v1/ingest/"
+
+FIELDS = ["email", "password", "first_name", "last_name", "phone", "address_line", "postcode", "card_number", "plan"]
+REASONS = ["required", "invalid_format", "too_short", "mismatch", "taken", "invalid_luhn"]
+
+
+# ---------------------------------------------------------------- workload
+
+
+@dataclass
+class Session:
+    index: int
+    uuid: str
+    ending: str  # "exit" or "submit"
+    batches: list[list[dict]]  # raw events per seq
+    retry_seqs: set[int]  # re-sent after their answer
+    race_seqs: set[int]  # sent twice at once
+
+
+def _visitor_events(rng: random.Random, count: int, start_ts: int) -> tuple[list[dict], int]:
+    """``count`` raw events of a visitor filling fields: focus, keystroke runs, blur (sometimes failing), scrolls."""
+    events: list[dict] = []
+    ts = start_ts
+    while len(events) < count:
+        ts += rng.randint(300, 2500)
+        if rng.random() < 0.15:
+            # A scroll, or an idle gap written as one (now and then a long one: the tab was left).
+            duration = rng.randint(30_000, 180_000) if rng.random() < 0.1 else rng.randint(200, 4000)
+            events.append({"type": "scroll", "ts": ts, "duration_ms": duration})
+            ts += duration
+            continue
+        name = rng.choice(FIELDS)
+        events.append({"type": "focus", "field": name, "ts": ts})
+        for _ in range(rng.randint(0, 12)):
+            ts += rng.randint(60, 260)
+            events.append({"type": "input", "field": name, "ts": ts})
+        ts += rng.randint(100, 900)
+        blur = {"type": "blur", "field": name, "ts": ts}
+        if rng.random() < 0.12:
+            blur["validation"] = rng.choice(REASONS)
+        events.append(blur)
+    return events[:count], ts
+
+
+def build_session(index: int, *, batches: int, events: int, retry_share: float, race_share: float, seed: int) -> Session:
+    rng = random.Random(seed * 1_000_003 + index)
+    ending = "exit" if index % 2 == 0 else "submit"
+    raw, _ = _visitor_events(rng, batches * events - 1, 0)
+    raw.append({"type": ending, "ts": raw[-1]["ts"] + rng.randint(200, 3000)})
+    chunks = [raw[i * events : (i + 1) * events] for i in range(batches)]
+    race = {seq for seq in range(batches) if rng.random() < race_share}
+    retry = {seq for seq in range(batches) if seq not in race and rng.random() < retry_share}
+    return Session(index, str(uuid.UUID(int=rng.getrandbits(128), version=4)), ending, chunks, retry, race)
+
+
+def batch_body(site_key: str, session: Session, seq: int) -> bytes:
+    events = session.batches[seq]
+    return json.dumps(
+        {
+            "site_key": site_key,
+            "session_id": session.uuid,
+            "seq": seq,
+            "form": {"id": "signup", "path": "/signup"},
+            "events": events,
+            "sent_at": events[-1]["ts"] + 50,
+        },
+        separators=(",", ":"),
+    ).encode()
+
+
+# ---------------------------------------------------------------- sending
+
+
+@dataclass
+class Outcome:
+    kind: str  # "original", "retry" or "race"
+    status: int  # HTTP status, 0 for a transport error
+    answer: str  # the "status" of the JSON answer, its "detail", or the error
+    seconds: float
+    events: int
+
+
+@dataclass
+class Results:
+    outcomes: list[Outcome] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, outcome: Outcome) -> None:
+        with self.lock:
+            self.outcomes.append(outcome)
+
+
+def post(host: str, port: int, body: bytes) -> tuple[int, str, float]:
+    """One batch as the snippet sends it (text/plain: no CORS preflight), on a fresh connection like a beacon."""
+    started = time.perf_counter()
+    conn = http.client.HTTPConnection(host, port, timeout=60)
+    try:
+        conn.request("POST", INGEST_PATH, body=body, headers={"Content-Type": "text/plain;charset=UTF-8", "Origin": ORIGIN})
+        response = conn.getresponse()
+        payload = response.read()
+        code = response.status
+    except OSError as exc:
+        return 0, f"{type(exc).__name__}: {exc}", time.perf_counter() - started
+    finally:
+        conn.close()
+    try:
+        data = json.loads(payload)
+        answer = data.get("status") or data.get("detail", "")
+    except (ValueError, AttributeError):
+        answer = " ".join(payload.decode(errors="replace").split())[:160]
+    return code, str(answer), time.perf_counter() - started
+
+
+def send_session(host: str, port: int, site_key: str, session: Session, results: Results) -> None:
+    for seq in range(len(session.batches)):
+        body = batch_body(site_key, session, seq)
+        n = len(session.batches[seq])
+        if seq in session.race_seqs:
+            twin: list[tuple[int, str, float]] = []
+            other = threading.Thread(target=lambda out, data: out.append(post(host, port, data)), args=(twin, body))
+            other.start()
+            mine = post(host, port, body)
+            other.join()
+            for code, answer, seconds in (mine, *twin):
+                results.add(Outcome("race", code, answer, seconds, n))
+            continue
+        code, answer, seconds = post(host, port, body)
+        results.add(Outcome("original", code, answer, seconds, n))
+        if seq in session.retry_seqs:
+            code, answer, seconds = post(host, port, body)
+            results.add(Outcome("retry", code, answer, seconds, n))
+
+
+def run_load(host: str, port: int, site_key: str, sessions: list[Session], concurrency: int) -> tuple[Results, float]:
+    todo: queue.Queue[Session] = queue.Queue()
+    for session in sessions:
+        todo.put(session)
+    results = Results()
+
+    def worker() -> None:
+        while True:
+            try:
+                session = todo.get_nowait()
+            except queue.Empty:
+                return
+            send_session(host, port, site_key, session, results)
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, time.perf_counter() - started
+
+
+# ---------------------------------------------------------------- database and server
+
+
+def configure_database() -> str:
+    """DATABASE_URL for the bench and its server; creates a missing PostgreSQL database. Returns a note to print."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        os.environ["DATABASE_URL"] = f"sqlite:///{RESULTS / 'ingest.sqlite3'}"
+        return f"DATABASE_URL is unset: using SQLite at {RESULTS / 'ingest.sqlite3'}"
+    import environ
+
+    config = environ.Env.db_url_config(url)
+    if config["ENGINE"] != "django.db.backends.postgresql":
+        return ""
+    import psycopg
+    from psycopg import sql
+
+    params = {"host": config.get("HOST") or None, "port": config.get("PORT") or None}
+    params |= {"user": config.get("USER") or None, "password": config.get("PASSWORD") or None}
+    with psycopg.connect(dbname="postgres", autocommit=True, **params) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]]).fetchone():
+            return ""
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(config["NAME"])))
+    return f"created database {config['NAME']}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(kind: str, workers: int, port: int, log_path: Path) -> subprocess.Popen:
+    if kind == "gunicorn":
+        cmd = [sys.executable, "-m", "gunicorn", "formrecap.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
+    else:
+        cmd = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
+    # An empty rate turns the per-(site key, IP) ingest throttle off: every bench request shares one IP.
+    env = os.environ | {"FORMRECAP_INGEST_RATE": "", "DJANGO_SETTINGS_MODULE": "formrecap.settings"}
+    if kind == "runserver":
+        # runserver serves each request on a new thread and never closes that thread's connection; with persistent
+        # connections they pile up until PostgreSQL refuses more ("too many clients"). Django's advice: CONN_MAX_AGE=0.
+        env.setdefault("CONN_MAX_AGE", "0")
+    log = log_path.open("w")
+    return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def wait_ready(base_url: str, server: subprocess.Popen | None, log_path: Path | None, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server is not None and server.poll() is not None:
+            sys.exit(f"server exited with {server.returncode}; see {log_path}")
+        try:
+            with urllib.request.urlopen(f"{base_url}/snippet/v1/formrecap.js", timeout=2):
+                return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.2)
+    sys.exit(f"server not ready after {timeout:.0f} s; see {log_path}")
+
+
+def warm_up(base_url: str, count: int) -> None:
+    """Load each worker's URLconf and views before the clock starts."""
+
+    def fetch() -> None:
+        with urllib.request.urlopen(f"{base_url}/snippet/v1/formrecap.js", timeout=10) as response:
+            response.read()
+
+    threads = [threading.Thread(target=fetch) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+# ---------------------------------------------------------------- report and checks
+
+
+def percentile(sorted_values: list[float], pct: float) -> float:
+    """Nearest-rank percentile."""
+    if not sorted_values:
+        return float("nan")
+    rank = max(1, min(len(sorted_values), round(pct / 100 * len(sorted_values) + 0.5)))
+    return sorted_values[rank - 1]
+
+
+def check_responses(results: Results) -> list[str]:
+    problems = []
+    by_kind = Counter((o.kind, o.status, o.answer) for o in results.outcomes)
+    for (kind, code, answer), n in sorted(by_kind.items()):
+        expected = {
+            "original": {(202, "accepted")},
+            "retry": {(200, "duplicate")},
+            "race": {(202, "accepted"), (200, "duplicate")},
+        }
+        if (code, answer) not in expected[kind]:
+            problems.append(f"{n} {kind} request(s) answered {code} {answer!r}")
+    races = Counter(o.answer for o in results.outcomes if o.kind == "race")
+    if races["accepted"] != races["duplicate"]:
+        problems.append(f"concurrent twins: {races['accepted']} accepted vs {races['duplicate']} duplicate (expected equal)")
+    return problems
+
+
+def check_database(site, sessions: list[Session]) -> tuple[list[str], dict]:
+    from django.db.models import Count, Sum
+
+    from formrecap.models import FormSession, TraceChunk
+
+    sent = {s.uuid: s for s in sessions}
+    stored_sessions = {str(s.session_uuid): s for s in FormSession.all_tenants.filter(site=site)}
+    chunks = TraceChunk.all_tenants.filter(session__site=site)
+    totals = chunks.aggregate(chunks=Count("id"), events=Sum("event_count"))
+    figures = {
+        "sessions": (len(stored_sessions), len(sessions)),
+        "chunks": (totals["chunks"] or 0, sum(len(s.batches) for s in sessions)),
+        "events": (totals["events"] or 0, sum(len(b) for s in sessions for b in s.batches)),
+        "abandoned": (
+            sum(1 for s in stored_sessions.values() if s.status == FormSession.Status.ABANDONED),
+            sum(1 for s in sessions if s.ending == "exit"),
+        ),
+        "submitted": (
+            sum(1 for s in stored_sessions.values() if s.status == FormSession.Status.SUBMITTED),
+            sum(1 for s in sessions if s.ending == "submit"),
+        ),
+    }
+    problems = [f"stored {name} {got} != expected {want}" for name, (got, want) in figures.items() if got != want]
+
+    expected_status = {"exit": FormSession.Status.ABANDONED, "submit": FormSession.Status.SUBMITTED}
+    stored_chunks: dict[str, dict[int, tuple[int, list]]] = {}
+    for session_uuid, seq, event_count, events in chunks.values_list(
+        "session__session_uuid", "seq", "event_count", "events"
+    ).iterator():
+        stored_chunks.setdefault(str(session_uuid), {})[seq] = (event_count, events)
+    for key, session in sent.items():
+        row = stored_sessions.get(key)
+        if row is None:
+            problems.append(f"session {key}: not stored")
+            continue
+        mine = stored_chunks.get(key, {})
+        sent_events = sum(len(b) for b in session.batches)
+        chunk_events = sum(count for count, _ in mine.values())
+        if sorted(mine) != list(range(len(session.batches))):
+            problems.append(f"session {key}: stored seqs {sorted(mine)}, sent 0..{len(session.batches) - 1}")
+        if not (row.batch_count == len(mine) == len(session.batches)):
+            problems.append(f"session {key}: batch_count {row.batch_count}, chunks {len(mine)}, sent {len(session.batches)}")
+        if not (row.event_count == chunk_events == sent_events):
+            problems.append(
+                f"session {key}: event_count {row.event_count}, sum of chunk event_count {chunk_events}, sent {sent_events}"
+            )
+        for seq, (count, events) in mine.items():
+            if seq < len(session.batches) and (events != session.batches[seq] or count != len(events)):
+                problems.append(f"session {key} seq {seq}: stored events differ from those sent")
+        if row.status != expected_status[session.ending]:
+            problems.append(
+                f"session {key}: status {row.status}, expected {expected_status[session.ending]} (last event {session.ending})"
+            )
+    return problems, figures
+
+
+def database_description() -> str:
+    from django.db import connection
+
+    connection.ensure_connection()
+    if connection.vendor == "postgresql":
+        version = connection.pg_version
+        return f"postgresql {version // 10000}.{version % 10000} ({connection.settings_dict['NAME']})"
+    if connection.vendor == "sqlite":
+        import sqlite3
+
+        return f"sqlite {sqlite3.sqlite_version} ({connection.settings_dict['NAME']})"
+    return connection.vendor
+
+
+# ---------------------------------------------------------------- main
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sessions", type=int, default=200)
+    parser.add_argument("--batches", type=int, default=10, help="batches per session")
+    parser.add_argument("--events", type=int, default=20, help="events per batch")
+    parser.add_argument("--concurrency", type=int, default=16, help="client threads, each sending one session at a time")
+    parser.add_argument("--server", choices=["gunicorn", "runserver"], default="gunicorn")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    parser.add_argument("--url", help="a running server (same DATABASE_URL, throttle off) instead of starting one")
+    parser.add_argument("--retry-share", type=float, default=0.10, help="share of batches re-sent after their answer")
+    parser.add_argument("--race-share", type=float, default=0.02, help="share of batches sent twice at the same time")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    if args.sessions < 1 or args.batches < 1 or args.events < 1 or args.concurrency < 1:
+        parser.error("--sessions, --batches, --events and --concurrency must be at least 1")
+
+    sys.path.insert(0, str(REPO))
+    os.environ["DJANGO_SETTINGS_MODULE"] = "formrecap.settings"
+    note = configure_database()
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+
+    from formrecap.services import site_create, tenant_create
+
+    if note:
+        print(note)
+    if (
+        args.batches > settings.FORMRECAP_SESSION_MAX_BATCHES
+        or args.batches * args.events > settings.FORMRECAP_SESSION_MAX_EVENTS
+    ):
+        parser.error("sessions would exceed FORMRECAP_SESSION_MAX_BATCHES / FORMRECAP_SESSION_MAX_EVENTS")
+    call_command("migrate", interactive=False, verbosity=0)
+    stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    tenant = tenant_create(name=f"Bench {stamp}", slug=f"bench-{stamp}")
+    site = site_create(tenant=tenant, name="ingest bench", allowed_origins=[ORIGIN])
+    database = database_description()
+    connection.close()  # idle during the load; the server has its own connections
+
+    server = None
+    log_path = None
+    if args.url:
+        parts = urlsplit(args.url)
+        host, port = parts.hostname or "127.0.0.1", parts.port or 80
+        server_line = f"external server at {args.url}"
+    else:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        host, port = "127.0.0.1", free_port()
+        log_path = RESULTS / f"ingest-{args.server}.log"
+        server = start_server(args.server, args.workers, port, log_path)
+        conn_max_age = os.environ.get(
+            "CONN_MAX_AGE", "0" if args.server == "runserver" else settings.DATABASES["default"]["CONN_MAX_AGE"]
+        )
+        kind = f"gunicorn, {args.workers} sync workers" if args.server == "gunicorn" else "runserver --noreload (threaded)"
+        server_line = f"{kind}, CONN_MAX_AGE={conn_max_age}"
+    base_url = f"http://{host}:{port}"
+    try:
+        wait_ready(base_url, server, log_path)
+        warm_up(base_url, 4 * args.workers)
+        sessions = [
+            build_session(
+                i,
+                batches=args.batches,
+                events=args.events,
+                retry_share=args.retry_share,
+                race_share=args.race_share,
+                seed=args.seed,
+            )
+            for i in range(args.sessions)
+        ]
+        results, wall = run_load(host, port, site.site_key, sessions, args.concurrency)
+    finally:
+        if server is not None:
+            server.terminate()
+            try:
+                server.wait(15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+    outcomes = results.outcomes
+    latencies = sorted(o.seconds * 1000 for o in outcomes)
+    accepted = [o for o in outcomes if o.status == 202]
+    unique_batches = sum(len(s.batches) for s in sessions)
+    unique_events = sum(len(b) for s in sessions for b in s.batches)
+    kinds = Counter(o.kind for o in outcomes)
+    codes = Counter(o.status for o in outcomes)
+    accepted_events = sum(o.events for o in accepted)
+
+    print(f"server:      {server_line}")
+    print(f"database:    {database}")
+    print(f"client:      {args.concurrency} threads, {os.cpu_count()} CPUs on this machine")
+    print(
+        f"sent:        {args.sessions} sessions x {args.batches} batches x {args.events} events = "
+        f"{unique_batches} batches / {unique_events} events unique; "
+        f"{len(outcomes)} requests ({kinds['retry']} retries after the answer, {kinds['race']} as concurrent twins)"
+    )
+    print(f"wall time:   {wall:.2f} s")
+    print(
+        f"accepted:    {accepted_events / wall:,.0f} events/s, {len(accepted) / wall:,.1f} batches/s "
+        f"({len(accepted)} batches, {accepted_events} events); all requests {len(outcomes) / wall:,.1f}/s"
+    )
+    p50, p95, p99 = (percentile(latencies, pct) for pct in (50, 95, 99))
+    print(f"latency ms:  p50 {p50:.1f}  p95 {p95:.1f}  p99 {p99:.1f}  max {latencies[-1]:.1f}")
+    print("status codes: " + ", ".join(f"{code or 'transport error'}: {n}" for code, n in sorted(codes.items())))
+    for (code, answer), n in Counter((o.status, o.answer) for o in outcomes if o.status not in (200, 202)).most_common(5):
+        print(f"  {n} x {code}: {answer[:200]}")
+
+    connection.connect()
+    db_problems, figures = check_database(site, sessions)
+    problems = check_responses(results) + db_problems
+    print("COUNT CHECK (stored / expected): " + ", ".join(f"{name} {got}/{want}" for name, (got, want) in figures.items()))
+    for problem in problems[:20]:
+        print(f"  - {problem}")
+    if len(problems) > 20:
+        print(f"  … and {len(problems) - 20} more")
+    print("PASS" if not problems else f"FAIL ({len(problems)} problems{'; server log: ' + str(log_path) if log_path else ''})")
+    return 0 if not problems else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
