@@ -5,8 +5,8 @@ import json
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.utils.html import format_html
 from django.utils import timezone
+from django.utils.html import format_html
 
 from .admin_tenancy import TenantScopedAdmin, TenantSiteListFilter, editable_tenant_ids, member_tenant_ids
 from .credentials import new_site_key
@@ -23,7 +23,7 @@ class TenantOwnAdmin(TenantScopedAdmin):
         return obj.pk
 
     def get_queryset(self, request):
-        queryset = Tenant.objects.all()
+        queryset = Tenant.objects.order_by(*self.get_ordering(request))
         return queryset if request.user.is_superuser else queryset.filter(pk__in=member_tenant_ids(request))
 
     def has_add_permission(self, request) -> bool:
@@ -36,6 +36,7 @@ class TenantOwnAdmin(TenantScopedAdmin):
 @admin.register(Tenant)
 class TenantAdmin(TenantOwnAdmin):
     list_display = ["name", "slug", "created_at"]
+    ordering = ["name"]
     search_fields = ["name", "slug"]
 
 
@@ -53,10 +54,7 @@ class OriginsField(forms.CharField):
 
     def prepare_value(self, value):
         if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                return value
+            return value  # the submitted text, shown back as typed when the form has errors
         return "\n".join(value or [])
 
     def to_python(self, value):
@@ -78,17 +76,24 @@ class SiteForm(forms.ModelForm):
 @admin.register(Site)
 class SiteAdmin(TenantScopedAdmin):
     form = SiteForm
+    fields = ["tenant", "name", "allowed_origins", "abandonment_timeout_seconds", "is_active", "site_key", "snippet_tag"]
     list_display = ["name", "tenant", "site_key", "is_active", "abandonment_timeout_seconds", "created_at"]
+    ordering = ["name"]
     list_filter = ["is_active"]
     search_fields = ["name", "site_key"]
     readonly_fields = ["site_key", "snippet_tag"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A site's tenant is fixed: its sessions carry that tenant too, so a move would split its history.
+        return self.readonly_fields if obj is None else ["tenant", *self.readonly_fields]
 
     @admin.display(description="Install")
     def snippet_tag(self, site: Site) -> str:
         if not site.site_key:
             return "(shown once the site is saved)"
         return format_html(
-            '<code>&lt;script src="https://YOUR-FORMRECAP-HOST/snippet/v1/formrecap.js" data-site-key="{}" async&gt;&lt;/script&gt;</code>',
+            '<code>&lt;script src="https://YOUR-FORMRECAP-HOST/snippet/v1/formrecap.js"'
+            ' data-site-key="{}" async&gt;&lt;/script&gt;</code>',
             site.site_key,
         )
 
@@ -126,13 +131,15 @@ class ApiKeyAdmin(TenantScopedAdmin):
             obj.save(update_fields=["name"])
             return
         issued = api_key_create(tenant=obj.tenant, name=obj.name, scopes=form.cleaned_data["scopes"], created_by=request.user)
+        # The admin goes on to log and link to obj, so make it the stored row (which has no secret).
         obj.pk = issued.api_key.pk
+        obj.refresh_from_db()
         messages.warning(
             request,
             f"API key created. Copy the secret now, it will not be shown again: {issued.secret}",
         )
 
-    @admin.action(description="Revoke selected API keys")
+    @admin.action(description="Revoke selected API keys", permissions=["change"])
     def revoke_keys(self, request, queryset) -> None:
         allowed = queryset if request.user.is_superuser else queryset.filter(tenant_id__in=editable_tenant_ids(request))
         count = allowed.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
@@ -149,6 +156,13 @@ class TraceChunkInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_view_permission(self, request, obj=None) -> bool:
+        # Chunks belong to their session (obj): whoever may view it may read its trace.
+        return self.admin_site.get_model_admin(FormSession).has_view_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
     @admin.display(description="events")
     def events_pretty(self, chunk: TraceChunk) -> str:
         return format_html("<pre style='white-space:pre-wrap;margin:0'>{}</pre>", json.dumps(chunk.events, indent=None)[:4000])
@@ -156,7 +170,17 @@ class TraceChunkInline(admin.TabularInline):
 
 @admin.register(FormSession)
 class FormSessionAdmin(TenantScopedAdmin):
-    list_display = ["session_uuid", "site", "form_id", "path", "status", "event_count", "visitor_ref", "started_at", "last_event_at"]
+    list_display = [
+        "session_uuid",
+        "site",
+        "form_id",
+        "path",
+        "status",
+        "event_count",
+        "visitor_ref",
+        "started_at",
+        "last_event_at",
+    ]
     list_filter = ["status", TenantSiteListFilter]
     search_fields = ["session_uuid", "form_id", "path", "visitor_ref"]
     date_hierarchy = "started_at"

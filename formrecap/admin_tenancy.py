@@ -3,10 +3,13 @@
 Superusers see every tenant. Other staff see only the tenants they are members of;
 their role there decides what they may do (owner/admin: change, analyst: view).
 Foreign-tenant objects are filtered out of the queryset, so their change pages
-answer "does not exist" like any missing object.
+answer "does not exist" like any missing object. Form choices are limited the same
+way, users included: a tenant editor picks among the members of their own tenants
+(only superusers create users, and they add a new user's first membership).
 """
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.db import models
 from django.http import HttpRequest
 
@@ -50,7 +53,9 @@ class TenantScopedAdmin(admin.ModelAdmin):
         return queryset.filter(**{f"{self.tenant_path}__in": member_tenant_ids(request)})
 
     def has_module_permission(self, request: HttpRequest) -> bool:
-        return request.user.is_active and request.user.is_staff and (request.user.is_superuser or bool(member_tenant_ids(request)))
+        return (
+            request.user.is_active and request.user.is_staff and (request.user.is_superuser or bool(member_tenant_ids(request)))
+        )
 
     def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
         if request.user.is_superuser:
@@ -86,6 +91,10 @@ class TenantScopedAdmin(admin.ModelAdmin):
         elif db_field.related_model is Site:
             queryset = Site.all_tenants.all()
             kwargs["queryset"] = queryset if scope is None else queryset.filter(tenant_id__in=scope)
+        elif db_field.related_model is get_user_model():
+            # Listing every user would show each tenant's editors the other tenants' people.
+            queryset = get_user_model()._default_manager.all()
+            kwargs["queryset"] = queryset if scope is None else queryset.filter(memberships__tenant_id__in=scope).distinct()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
