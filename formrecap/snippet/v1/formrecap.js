@@ -4,7 +4,7 @@
   const W = window, D = document, N = navigator;
   // currentScript is only set while this file first runs
   const S = D.currentScript || D.querySelector("script[data-site-key]");
-  if (!S || (W.formrecap && W.formrecap.optOut)) return; // loaded twice
+  if (!S || (W.formrecap && W.formrecap.optOut)) return; // loaded twice (not an element id="formrecap")
   const attr = (el, a) => el.getAttribute(a);
   const KEY = attr(S, "data-site-key");
   let END;
@@ -17,28 +17,28 @@
   const blocked = S.hasAttribute("data-respect-privacy") && (N.globalPrivacyControl || N.doNotTrack === "1");
   let optedOut = !!ls((l) => l.getItem(OPT)), visitor;
   const off = () => blocked || optedOut;
+  const guard = (f) => (e) => { try { return f(e); } catch (x) {} }; // never throw into the page
 
   const sessions = new Map(); // form -> session
-  const retrying = new Set(); // bodies waiting for a retry
   const live = () => [...sessions.values()].filter((s) => !s.done);
 
-  // Runs at the end of the task, or at a flush.
+  // deferred to the end of this task, or to a flush
   let pend = [];
-  const runPend = () => { const p = pend; pend = []; p.forEach((f) => { try { f(); } catch (e) {} }); };
-  const later = (f) => { if (pend.push(f) === 1) setTimeout(runPend, 0); };
+  const runPend = () => { const p = pend; pend = []; p.forEach(guard((f) => f())); };
+  const later = (f) => pend.push(f) === 1 && setTimeout(runPend, 0);
 
   const uuid = () => crypto.randomUUID ? crypto.randomUUID() // secure contexts only
     : "10000000-1000-4000-8000-100000000000".replace(/[018]/g, (c) => (c ^ (crypto.getRandomValues(new Uint8Array(1))[0] & (15 >> (c / 4)))).toString(16));
 
-  // camelCase -> snake_case; other runs -> "_"; at most 64 chars
   const norm = (s) => (s || "").replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase()
     .replace(/[^a-z0-9]+/g, "_").replace(/^_/, "").slice(0, 64).replace(/_$/, "");
 
   const session = (form) => {
     let s = sessions.get(form);
     if (!s) sessions.set(form, (s = { id: uuid(), t0: now(), seq: 0, q: [], on: new Set(),
-      // pathname only: query and hash may hold personal data
-      form: { id: attr(form, "id") || attr(form, "name") || "form_" + [].indexOf.call(D.forms, form), path: location.pathname } }));
+      // ids the server accepts; pathname only: query and hash may hold personal data
+      form: { id: (attr(form, "id") || attr(form, "name") || "form_" + [].indexOf.call(D.forms, form)).replace(/[^\w\-:.]/g, "_").slice(0, 128),
+        path: location.pathname } }));
     return s;
   };
 
@@ -49,7 +49,6 @@
     return e;
   };
 
-  // A form control we track -> { s: session, f: field name }
   const track = (el) => {
     if (off() || !/^(INPUT|SELECT|TEXTAREA)$/.test(el.tagName) || /^(hidden|button|submit|reset|image)$/i.test(el.type)) return;
     const form = el.form || el.closest("form");
@@ -58,7 +57,7 @@
     if (!s.done) return { s, f: norm(attr(el, "name") || el.id || attr(el, "aria-label")) || "field_" + [].indexOf.call(form.elements, el) };
   };
 
-  // Regions (data-formrecap-field) act as fields of their form, else the first live/first form.
+  // informational regions (pricing tables) act as fields
   const region = (r, focus) => {
     const f = norm(attr(r, REGION));
     const form = r.closest("form") || [...D.forms].find((x) => sessions.has(x) && !sessions.get(x).done) || D.forms[0];
@@ -69,51 +68,51 @@
     push(s, focus ? "focus" : "blur", f);
   };
 
-  // An idle gap >= 2 s (hidden time too) is sent as a scroll; acting resumes exited sessions.
+  // idle >= 2 s (hidden time too) is sent as a scroll
   const scroll = (ss, ms) => ss.forEach((s) => push(s, "scroll", undefined, { duration_ms: Math.round(ms) }));
   let lastAct = now();
   const act = () => {
-    const gap = now() - lastAct;
-    if (gap >= IDLE) scroll(live(), gap);
+    if (now() - lastAct >= IDLE) scroll(live(), now() - lastAct);
     lastAct = now();
     sessions.forEach((s) => (s.exited = 0));
   };
 
-  const REASONS = { valueMissing: "required", typeMismatch: "invalid_format", patternMismatch: "invalid_format",
-    badInput: "invalid_format", tooShort: "too_short", tooLong: "too_long", rangeUnderflow: "too_low",
-    rangeOverflow: "too_high", stepMismatch: "invalid_step", customError: 0 };
+  // most specific first: a pattern often restates a length rule
+  const REASONS = { valueMissing: "required", typeMismatch: "invalid_format", badInput: "invalid_format",
+    tooShort: "too_short", tooLong: "too_long", rangeUnderflow: "too_low", rangeOverflow: "too_high",
+    stepMismatch: "invalid_step", patternMismatch: "invalid_format", customError: 0 };
   const custom = (el) => { const r = attr(el, "data-formrecap-reason"); return /^[a-z][a-z0-9_]{0,63}$/.test(r) ? r : "invalid"; };
-  // Validity counts only if the visitor tried: tabbing past an empty required field is no error.
+  // tabbing past an empty required field is no error
   const reason = (el, tried) => {
     const v = el.validity;
     if (tried && !v.valid) for (const k in REASONS) if (v[k]) return REASONS[k] || custom(el);
     if (attr(el, "aria-invalid") === "true") return custom(el);
   };
 
-  let cur = {}, attemptAt = -1e9; // cur: the focused field { el, typed, inv }
-  // Sites call checkValidity() while typing too: only invalid events right after a
-  // button click or Enter (a submit attempt) count.
+  let cur = {}, last = {}, attemptAt = -1e9; // the focused field { el, typed, inv }; the last blur { el, ev }
+  // sites call checkValidity() while typing too: count only submit attempts
   const attempting = (e) => { if (e.key === "Enter" || e.target.closest("button,[type=submit],[type=image]")) attemptAt = now(); };
-  const inRegion = (e) => { const r = e.target.closest(`[${REGION}]`); return r && !r.contains(e.relatedTarget) && r; };
   const isRegion = (e) => e.target.hasAttribute && e.target.hasAttribute(REGION);
 
   const handlers = {
     focusin(e) {
-      const t = track(e.target), r = !t && inRegion(e);
+      const t = track(e.target), r = !t && e.target.closest(`[${REGION}]`);
       if (!t && !r) return;
       act();
       if (r) return region(r, true);
       cur = { el: e.target };
+      last = {};
       push(t.s, "focus", t.f);
     },
     focusout(e) {
-      const el = e.target, t = track(el), r = !t && inRegion(e);
+      const el = e.target, t = track(el), r = !t && el.closest(`[${REGION}]`);
       if (r) region(r, false);
       if (!t) return;
       const c = cur.el === el ? cur : {};
       if (c === cur) cur = {};
       const ev = push(t.s, "blur", t.f);
-      later(() => (ev.validation = reason(el, c.typed || c.inv))); // after the site's blur handlers set aria-invalid
+      last = { el, ev };
+      later(() => (ev.validation = ev.validation || reason(el, c.typed || c.inv))); // after the site's blur handlers set aria-invalid
     },
     input(e) {
       const t = track(e.target);
@@ -125,7 +124,9 @@
     invalid(e) {
       const el = e.target, t = track(el);
       if (!t || now() - attemptAt > 100) return;
-      if (cur.el === el) cur.inv = 1; // for its coming blur
+      if (cur.el === el) cur.inv = 1;
+      // just left (the submit click took focus): give that blur the reason, not a second one
+      else if (last.el === el && t.s.q.includes(last.ev)) last.ev.validation = reason(el, 1);
       else push(t.s, "blur", t.f, { validation: reason(el, 1) });
     },
     submit(e) {
@@ -145,7 +146,7 @@
     click: attempting,
   };
 
-  // Page scroll: one event with its duration once 200 ms pass quietly.
+  // one scroll event once 200 ms pass quietly
   let scrollStart = 0, scrollLast, scrollTimer;
   const endScroll = () => {
     clearTimeout(scrollTimer);
@@ -160,17 +161,15 @@
     scrollTimer = setTimeout(guard(endScroll), 200);
   };
 
-  // text/plain: no CORS preflight. Errors, 5xx, 429 resend the same body (the server dedups seq).
+  // text/plain: no CORS preflight. A retry resends the same seq: the server dedups.
   const send = (body, beacon, tries) => {
     if (off()) return;
     try { if (beacon && N.sendBeacon(END, new Blob([body], { type: "text/plain" }))) return; } catch (e) {}
-    // 1, 2, 4, 8, 16 s; exit() sends what is still waiting
-    const retry = () => tries < 5 && retrying.add(body) && setTimeout(() => retrying.delete(body) && send(body, 0, tries + 1), 1000 << tries);
+    const retry = () => tries < 5 && setTimeout(() => send(body, 0, tries + 1), 1000 << tries);
     fetch(END, { method: "POST", body, keepalive: true, headers: { "Content-Type": "text/plain" } })
-      .then((r) => (r.status > 499 || r.status === 429) && retry(), retry); // other 4xx: dropped
+      .then((r) => (r.status > 499 || r.status === 429) && retry(), retry);
   };
 
-  // Batches of <= 500 events and < 60,000 bytes.
   const flush = (s, beacon) => {
     runPend();
     while (s.q.length && !off()) {
@@ -183,7 +182,7 @@
     }
   };
 
-  // Tab hidden or page left: one exit per absence, then beacon everything.
+  // one exit per absence
   const exit = () => {
     runPend();
     endScroll();
@@ -191,26 +190,21 @@
     if (gap >= IDLE && away.length) { scroll(away, gap); lastAct = now(); } // hidden time counts from here
     away.forEach((s) => { push(s, "exit"); s.exited = 1; });
     sessions.forEach((s) => flush(s, 1));
-    retrying.forEach((b) => send(b, 1, 5));
-    retrying.clear();
   };
 
-  const guard = (f) => (e) => { try { off() || f(e); } catch (x) {} }; // never throw into the page
   for (const k in handlers) D.addEventListener(k, guard(handlers[k]), { capture: true, passive: true });
   addEventListener("scroll", guard(onScroll), { passive: true });
   addEventListener("pagehide", guard(exit));
   D.addEventListener("visibilitychange", guard(() => D.visibilityState === "hidden" && exit()));
   setInterval(guard(() => sessions.forEach((s) => flush(s))), FLUSH_MS);
 
-  const api = (f) => (x) => { try { f(x); } catch (e) {} };
   W.formrecap = {
-    identify: api((id) => (visitor = id ? String(id).slice(0, 256) : undefined)),
-    optOut: api(() => {
+    identify: guard((id) => { visitor = id ? String(id).slice(0, 256) : undefined; }), // the only visitor reference sent
+    optOut: guard(() => {
       optedOut = true;
       ls((l) => l.setItem(OPT, "1"));
       sessions.forEach((s) => (s.q = []));
-      retrying.clear();
     }),
-    optIn: api(() => { optedOut = false; ls((l) => l.removeItem(OPT)); }),
+    optIn: guard(() => { optedOut = false; ls((l) => l.removeItem(OPT)); }),
   };
 })();
