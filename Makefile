@@ -6,14 +6,16 @@ PIP := $(PY) -m pip install -q -c requirements/constraints.txt
 PORT ?= 8000
 HOST ?= 127.0.0.1
 # The test suite runs on the real services (scripts/services.sh starts them if they are stopped).
-TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/formrecap
-TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+TEST_DATABASE_URL ?= postgres://postgres:postgres@127.0.0.1:5432/formrecap
+# Cache and broker on separate Redis databases: tests flush the cache, never the broker's queues.
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/14
+TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 
 .PHONY: run test test-fast venv install-web install-dev install-ml services chromium migrate lint bench-ingest clean
 
 $(VENV)/bin/python:
-	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
+	@# A half-made venv (e.g. ensurepip missing) would break every later run: remove it on failure.
+	($(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)) && $(PY) -m pip install -q --upgrade pip || { rm -rf $(VENV); exit 1; }
 
 $(VENV)/.web: $(VENV)/bin/python requirements/web.txt requirements/constraints.txt
 	$(PIP) -r requirements/web.txt
@@ -46,7 +48,7 @@ chromium:
 ## test: everything, on PostgreSQL + Redis + a real Celery worker + headless Chromium
 test: install-dev services chromium
 	@# Tasks enqueued by the code under test run inline; test_celery_worker.py sends to a real worker.
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_BROKER_URL=$(TEST_REDIS_URL) CELERY_TASK_ALWAYS_EAGER=1 \
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) CELERY_TASK_ALWAYS_EAGER=1 \
 		$(PY) -m pytest $(PYTEST_ARGS)
 
 ## test-fast: the unit part on SQLite, no services needed

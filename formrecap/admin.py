@@ -3,8 +3,9 @@
 import json
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
 
@@ -134,10 +135,21 @@ class ApiKeyAdmin(TenantScopedAdmin):
         # The admin goes on to log and link to obj, so make it the stored row (which has no secret).
         obj.pk = issued.api_key.pk
         obj.refresh_from_db()
-        messages.warning(
-            request,
-            f"API key created. Copy the secret now, it will not be shown again: {issued.secret}",
-        )
+        # Handed to response_add on the request, never to messages (which would put it in a cookie or session row).
+        request._formrecap_issued_secret = issued.secret
+
+    def response_add(self, request, obj: ApiKey, post_url_continue=None):
+        """The one page that ever shows the secret: rendered directly, not cached, not stored."""
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Copy your API key",
+            "api_key": obj,
+            "secret": request._formrecap_issued_secret,
+        }
+        response = TemplateResponse(request, "admin/formrecap/apikey/secret_once.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
 
     @admin.action(description="Revoke selected API keys", permissions=["change"])
     def revoke_keys(self, request, queryset) -> None:

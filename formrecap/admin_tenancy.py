@@ -111,4 +111,8 @@ class TenantSiteListFilter(admin.SimpleListFilter):
         return [(site.pk, site.name) for site in sites]
 
     def queryset(self, request, queryset):
-        return queryset.filter(site_id=self.value()) if self.value() else queryset
+        if not self.value():
+            return queryset
+        listed = {str(site_id) for site_id, _ in self.lookup_choices}
+        # Only the user's own sites can be filtered on; anything else (a foreign id, "abc") matches nothing.
+        return queryset.filter(site_id=int(self.value())) if self.value() in listed else queryset.none()

@@ -60,7 +60,7 @@ class SessionDetailOutput(SessionOutput):
 
 class SessionListApi(TenantApiView):
     class FilterInput(serializers.Serializer):
-        site = serializers.IntegerField(required=False, min_value=1)
+        site = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
         status = serializers.ChoiceField(choices=FormSession.Status.choices, required=False)
         started_after = serializers.DateTimeField(required=False)
         started_before = serializers.DateTimeField(required=False)

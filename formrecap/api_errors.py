@@ -1,4 +1,4 @@
-"""Every API error is JSON ``{"detail": ...}`` with a 4xx; nothing unexpected becomes a bare 500 page."""
+"""API errors as JSON ``{"detail": ...}``: Django validation errors become 400s like DRF's own."""
 
 import logging
 

@@ -1,7 +1,6 @@
 """Generating and hashing site keys and API secrets."""
 
 import hashlib
-import hmac
 import secrets
 
 SITE_KEY_PREFIX = "pk_"
@@ -24,7 +23,3 @@ def hash_api_secret(secret: str) -> str:
 
 def visible_prefix(secret: str) -> str:
     return secret[:API_KEY_VISIBLE_CHARS]
-
-
-def secrets_match(secret: str, hashed: str) -> bool:
-    return hmac.compare_digest(hash_api_secret(secret), hashed)

@@ -3,6 +3,7 @@
 import uuid
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 
 from .tenancy import TenantManager
@@ -51,6 +52,8 @@ class Site(models.Model):
     site_key = models.CharField(max_length=64, unique=True, editable=False)
     abandonment_timeout_seconds = models.PositiveIntegerField(
         default=default_abandonment_timeout,
+        # Under a minute the sweep would abandon visitors who are still typing.
+        validators=[MinValueValidator(60)],
         help_text="An in-progress session with no events for this long is marked abandoned.",
     )
     is_active = models.BooleanField(default=True)

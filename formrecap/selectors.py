@@ -16,6 +16,8 @@ def api_key_resolve(*, secret: str) -> ApiKey | None:
 
 def site_resolve_public_key(*, site_key: str) -> Site | None:
     """The site for a public site key (active or not), or None. Looks across tenants like api_key_resolve."""
+    if not site_key.isprintable():
+        return None
     return Site.all_tenants.filter(site_key=site_key).first()
 
 
@@ -39,7 +41,7 @@ def site_list(*, tenant: Tenant) -> QuerySet[Site]:
 
 
 def form_session_list(*, tenant: Tenant, filters: dict | None = None) -> QuerySet[FormSession]:
-    return FormSession.objects.for_tenant(tenant).filter(**(filters or {})).select_related("site").order_by("-started_at")
+    return FormSession.objects.for_tenant(tenant).filter(**(filters or {})).select_related("site").order_by("-started_at", "-id")
 
 
 def form_session_events(*, session: FormSession) -> list[dict]:

@@ -1,5 +1,6 @@
 """Writes for tenants, memberships, sites and API keys."""
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -10,27 +11,30 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from .credentials import hash_api_secret, new_api_secret, new_site_key, visible_prefix
-from .models import ApiKey, Membership, Site, Tenant
+from .models import ApiKey, Site, Tenant
+
+_HOST_RE = re.compile(r"^([a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*|[0-9a-f:.]+)$")
 
 
 def tenant_create(*, name: str, slug: str | None = None) -> Tenant:
     return Tenant.objects.create(name=name, slug=slug or slugify(name))
 
 
-def membership_create(*, tenant: Tenant, user, role: str = Membership.Role.ANALYST) -> Membership:
-    return Membership.objects.create(tenant=tenant, user=user, role=role)
-
-
 def normalise_origin(origin: str) -> str:
     """``https://Shop.Example.com:443/`` → ``https://shop.example.com``; raises ValidationError if not an origin."""
-    parts = urlsplit(origin.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(origin.strip())
+        port = parts.port
+    except ValueError:  # "https://[::1", "https://a:99999"
+        raise ValidationError(f"{origin!r} is not an origin like https://shop.example.com") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or not _HOST_RE.match(parts.hostname):
         raise ValidationError(f"{origin!r} is not an origin like https://shop.example.com")
     if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
         raise ValidationError(f"{origin!r} must be scheme://host[:port] only, without a path")
     default_port = {"http": 80, "https": 443}[parts.scheme]
-    port = f":{parts.port}" if parts.port and parts.port != default_port else ""
-    return f"{parts.scheme}://{parts.hostname}{port}"
+    port = f":{port}" if port and port != default_port else ""
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{parts.scheme}://{host}{port}"
 
 
 def site_create(
@@ -40,7 +44,7 @@ def site_create(
     allowed_origins: Iterable[str],
     abandonment_timeout_seconds: int | None = None,
 ) -> Site:
-    fields = {"abandonment_timeout_seconds": abandonment_timeout_seconds} if abandonment_timeout_seconds else {}
+    fields = {} if abandonment_timeout_seconds is None else {"abandonment_timeout_seconds": abandonment_timeout_seconds}
     return Site.objects.create(
         tenant=tenant,
         name=name,

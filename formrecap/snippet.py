@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from .models import Site
+from .selectors import site_resolve_public_key
 
 SNIPPET_DIR = Path(__file__).resolve().parent / "snippet"
 SNIPPET_VERSIONS = ("v1",)
@@ -40,7 +41,7 @@ def snippet_js(request: HttpRequest, version: str) -> HttpResponse:
 def demo_page(request: HttpRequest) -> HttpResponse:
     """A sample form with the snippet installed, for the demo tenant's site (or ?site_key=)."""
     site_key = request.GET.get("site_key")
-    site = Site.all_tenants.filter(site_key=site_key).first() if site_key else _demo_site()
+    site = site_resolve_public_key(site_key=site_key) if site_key else _demo_site()
     if site is None:
         raise Http404("no demo site: run `python manage.py seed_demo` first")
     return render(request, "formrecap/demo.html", {"site_key": site.site_key})

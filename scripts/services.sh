@@ -18,9 +18,15 @@ if ! pg_up; then
   for _ in $(seq 30); do pg_up && break; sleep 1; done
   pg_up || { echo "services: PostgreSQL did not start" >&2; exit 1; }
 fi
-# The suite connects as postgres over TCP without a password (trust auth on the machines we run on).
-psql -h 127.0.0.1 -U postgres -tAc 'select 1' >/dev/null 2>&1 || {
-  echo "services: cannot connect to PostgreSQL as postgres@127.0.0.1 (set TEST_DATABASE_URL)" >&2; exit 1; }
+# The suite connects as postgres:postgres over TCP (see TEST_DATABASE_URL in the Makefile). Machines with
+# trust auth accept it as is; a fresh Debian install wants a password, which we set as the postgres OS user.
+export PGPASSWORD=postgres
+if ! psql -h 127.0.0.1 -U postgres -d postgres -tAc 'select 1' >/dev/null 2>&1; then
+  echo "services: setting a password for the postgres role" >&2
+  as_root runuser -u postgres -- psql -q -c "ALTER ROLE postgres PASSWORD 'postgres'" >/dev/null
+  psql -h 127.0.0.1 -U postgres -d postgres -tAc 'select 1' >/dev/null || {
+    echo "services: cannot connect to PostgreSQL as postgres@127.0.0.1 (set TEST_DATABASE_URL)" >&2; exit 1; }
+fi
 
 if ! redis_up; then
   if ! command -v redis-server >/dev/null; then

@@ -79,6 +79,8 @@ def make_batch(site):
             "sent_at": 500,
         }
         body.update(overrides)
+        if "sent_at" not in overrides and body["events"] and isinstance(body["events"][-1], dict):
+            body["sent_at"] = max(body["sent_at"], body["events"][-1].get("ts", 0) + 100)
         return body
 
     return build

@@ -15,6 +15,7 @@ FIELD_EVENTS = ("focus", "blur", "input")
 MAX_TS_MS = 7 * 24 * 3600 * 1000  # a week: beyond it the number is not a session timestamp
 MAX_VISITOR_REF = 256
 FORM_ID_RE = re.compile(r"^[A-Za-z0-9_\-:.]{1,128}$")
+SITE_KEY_RE = re.compile(r"^pk_[A-Za-z0-9_-]{1,61}$")
 FIELD_RE = re.compile(r"^[a-z0-9_]{1,64}$")
 REASON_RE = re.compile(r"^[a-z0-9_]{1,64}$")
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
@@ -61,8 +62,8 @@ def normalise_field_name(raw: str) -> str:
 def parse_batch_json(body: bytes, *, max_events: int) -> Batch:
     try:
         data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SchemaError(f"body is not valid JSON: {exc}") from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, and integers too long to convert
+        raise SchemaError(f"body is not valid JSON: {exc}"[:300]) from None
     except RecursionError:
         raise SchemaError("body is not valid JSON: nested too deeply") from None
     return parse_batch(data, max_events=max_events)
@@ -77,11 +78,15 @@ def parse_batch(data: object, *, max_events: int) -> Batch:
         raise SchemaError(f"{missing[0]}: required")
 
     site_key = _string(data["site_key"], "site_key", max_len=64)
+    if not SITE_KEY_RE.match(site_key):
+        raise SchemaError("site_key: must look like pk_… (letters, digits, _ and -)")
     session_id = _uuid(data["session_id"], "session_id")
     seq = _int(data["seq"], "seq", maximum=1_000_000)
     form_id, path = _form(data["form"])
     events = _events(data["events"], max_events=max_events)
     sent_at = _int(data["sent_at"], "sent_at", maximum=MAX_TS_MS)
+    if events and sent_at < events[-1]["ts"]:
+        raise SchemaError(f"sent_at: must not be before the last event (ts {events[-1]['ts']}), got {sent_at}")
     visitor = None
     if data.get("visitor") is not None:
         visitor = _string(data["visitor"], "visitor", max_len=MAX_VISITOR_REF)
@@ -159,7 +164,7 @@ def _field_name(value: object, where: str) -> str:
 def _reject_unknown(data: dict, allowed: set[str], *, where: str) -> None:
     unknown = sorted(str(k) for k in data.keys() - allowed)
     if unknown:
-        raise SchemaError(f"{where}{unknown[0][:64]}: unknown key (allowed: {', '.join(sorted(allowed))})")
+        raise SchemaError(f"{where}{ascii(unknown[0][:64])[1:-1]}: unknown key (allowed: {', '.join(sorted(allowed))})")
 
 
 def _string(value: object, where: str, *, max_len: int) -> str:
@@ -167,6 +172,9 @@ def _string(value: object, where: str, *, max_len: int) -> str:
         raise SchemaError(f"{where}: must be a non-empty string")
     if len(value) > max_len:
         raise SchemaError(f"{where}: at most {max_len} characters")
+    if not value.isprintable():
+        # NUL, control characters and lone surrogates (half an emoji) cannot be stored or echoed.
+        raise SchemaError(f"{where}: contains control characters or invalid unicode")
     return value
 
 

@@ -36,17 +36,17 @@ def ingest_batch(*, site: Site, batch: Batch, received_at: datetime | None = Non
     received_at = received_at or timezone.now()
     session = _session_get_or_create(site=site, batch=batch, received_at=received_at)
     with transaction.atomic():
-        session = FormSession.all_tenants.select_for_update().get(pk=session.pk)
-        if TraceChunk.all_tenants.filter(session=session, seq=batch.seq).exists():
+        session = FormSession.objects.for_tenant(site.tenant).select_for_update().get(pk=session.pk)
+        if session.chunks.filter(seq=batch.seq).exists():
             return IngestResult(session=session, duplicate=True)
         _check_session_limits(session, batch)
         try:
             with transaction.atomic():
-                TraceChunk.all_tenants.create(session=session, seq=batch.seq, events=batch.events, event_count=len(batch.events))
+                TraceChunk.objects.create(session=session, seq=batch.seq, events=batch.events, event_count=len(batch.events))
         except IntegrityError:
-            # Only reachable where the row lock is a no-op (SQLite): the unique (session, seq) still decides.
+            # The row lock serialises batches of a session; the unique (session, seq) is the last word.
             return IngestResult(session=session, duplicate=True)
-        _apply_batch(session, batch)
+        _apply_batch(site, session, batch)
     return IngestResult(session=session, duplicate=False)
 
 
@@ -63,10 +63,10 @@ def _session_get_or_create(*, site: Site, batch: Batch, received_at: datetime) -
     }
     try:
         with transaction.atomic():
-            session, _ = FormSession.all_tenants.get_or_create(site=site, session_uuid=batch.session_id, defaults=defaults)
+            session, _ = site.form_sessions.get_or_create(session_uuid=batch.session_id, defaults=defaults)
     except IntegrityError:
         # Two first batches raced; the other one created the row.
-        session = FormSession.all_tenants.get(site=site, session_uuid=batch.session_id)
+        session = site.form_sessions.get(session_uuid=batch.session_id)
     return session
 
 
@@ -85,14 +85,17 @@ def _check_session_limits(session: FormSession, batch: Batch) -> None:
         )
 
 
-def _apply_batch(session: FormSession, batch: Batch) -> None:
+def _apply_batch(site: Site, session: FormSession, batch: Batch) -> None:
     update = {"batch_count": F("batch_count") + 1, "event_count": F("event_count") + len(batch.events)}
-    last_event_at = session.started_at + timedelta(milliseconds=batch.last_ts)
+    # Capped at now: a skewed sent_at must not push a session's inactivity out into the future.
+    last_event_at = min(session.started_at + timedelta(milliseconds=batch.last_ts), timezone.now())
     if last_event_at > session.last_event_at:
         update["last_event_at"] = last_event_at
     if batch.visitor:
         update["visitor_ref"] = batch.visitor
 
+    # A submit anywhere in the batch means the form was sent (a submit followed by the page's exit
+    # is the common case); an exit only abandons a session that has not been submitted.
     kinds = {event["type"] for event in batch.events}
     now = timezone.now()
     if "submit" in kinds and session.status != FormSession.Status.SUBMITTED:
@@ -101,7 +104,7 @@ def _apply_batch(session: FormSession, batch: Batch) -> None:
     elif "exit" in kinds and session.status == FormSession.Status.IN_PROGRESS:
         update.update(status=FormSession.Status.ABANDONED, abandoned_at=now)
 
-    FormSession.all_tenants.filter(pk=session.pk).update(**update)
+    FormSession.objects.for_tenant(site.tenant).filter(pk=session.pk).update(**update)
     session.refresh_from_db()
 
 

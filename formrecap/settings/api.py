@@ -24,4 +24,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Why visitors abandon forms: ingest, sessions, classification.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }

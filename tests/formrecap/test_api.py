@@ -126,3 +126,15 @@ def test_openapi_schema_lists_the_endpoints(db):
     assert response.status_code == 200
     paths = response.json()["paths"]
     assert {"/api/v1/ingest/", "/api/v1/sessions/", "/api/v1/sessions/{session_id}/", "/api/v1/sites/"} <= set(paths)
+
+
+def test_site_id_beyond_bigint_is_400(api_client):
+    response = api_client.get("/api/v1/sessions/", {"site": "9" * 20})
+    assert response.status_code == 400 and "site" in response.json()
+
+
+def test_openapi_documents_bearer_keys_and_docs_render_offline(db):
+    schema = APIClient().get("/api/schema/", {"format": "json"}).json()
+    assert schema["components"]["securitySchemes"]["ApiKey"]["scheme"] == "bearer"
+    docs = APIClient().get("/api/docs/").content.decode()
+    assert "cdn.jsdelivr" not in docs and "swagger-ui" in docs

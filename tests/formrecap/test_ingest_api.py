@@ -4,9 +4,9 @@ import json
 import uuid
 
 import pytest
+from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from django.test import Client
 from rest_framework.settings import api_settings
 
 from formrecap.models import FormSession, TraceChunk
@@ -294,3 +294,38 @@ def test_forged_forwarded_for_does_not_dodge_the_throttle(post, make_batch, monk
     monkeypatch.setitem(api_settings.DEFAULT_THROTTLE_RATES, "ingest", "2/min")
     codes = [post(make_batch(), HTTP_X_FORWARDED_FOR=f"10.0.0.{i}").status_code for i in range(3)]
     assert codes == [202, 202, 429]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda b: b.update(visitor="ana\ud800"), "visitor: contains control characters or invalid unicode"),
+        (lambda b: b.update(visitor="ana\x00"), "visitor: contains control characters or invalid unicode"),
+        (lambda b: b["form"].update(path="/x\x00"), "form.path: contains control characters"),
+        (lambda b: b.update(site_key="pk_\ud800"), "site_key: contains control characters"),
+        (lambda b: b.update(site_key="sk_secret"), "site_key: must look like pk_"),
+        (lambda b: b.update({"\ud800": 1}), "\\ud800: unknown key"),
+        (lambda b: b["events"][0].update({"\ud800": 1}), "events[0].\\ud800: unknown key"),
+        (lambda b: b.update(sent_at=0), "sent_at: must not be before the last event (ts 400), got 0"),
+    ],
+)
+def test_unstorable_strings_and_inconsistent_times_are_400(post, make_batch, mutate, message):
+    body = make_batch()
+    mutate(body)
+    raw = json.dumps(body).encode()  # json.dumps escapes lone surrogates as \ud800, as JSON.stringify does
+    response = post(None, raw=raw)
+    assert response.status_code == 400 and message in detail(response)
+
+
+def test_integer_too_long_to_convert_is_400(post, make_batch):
+    raw = json.dumps(make_batch()).replace('"seq": 0', '"seq": ' + "9" * 5000).encode()
+    response = post(None, raw=raw)
+    assert response.status_code == 400 and detail(response).startswith("body is not valid JSON")
+
+
+def test_last_event_time_is_capped_at_now(post, make_batch, site):
+    from django.utils import timezone
+
+    post(make_batch(events=[{"type": "focus", "field": "email", "ts": 5_000_000}], sent_at=5_000_000))
+    session = FormSession.objects.for_tenant(site.tenant).get()
+    assert session.last_event_at <= timezone.now()

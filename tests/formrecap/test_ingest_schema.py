@@ -141,7 +141,11 @@ def test_arbitrary_bytes_raise_only_schema_errors(body):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.dictionaries(st.sampled_from(["type", "field", "ts", "validation", "duration_ms", "value"]), json_values), max_size=4))
+@given(
+    st.lists(
+        st.dictionaries(st.sampled_from(["type", "field", "ts", "validation", "duration_ms", "value"]), json_values), max_size=4
+    )
+)
 def test_arbitrary_events_raise_only_schema_errors(events):
     with contextlib.suppress(SchemaError):
         parse_batch(with_changes(events=events), max_events=500)
