@@ -227,6 +227,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def default_conn_max_age(kind: str) -> str:
+    return "60" if kind == "gunicorn" else "0"
+
+
 def start_server(kind: str, workers: int, port: int, log_path: Path) -> subprocess.Popen:
     if kind == "gunicorn":
         cmd = [sys.executable, "-m", "gunicorn", "formrecap.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
@@ -234,10 +238,10 @@ def start_server(kind: str, workers: int, port: int, log_path: Path) -> subproce
         cmd = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
     # An empty rate turns the per-(site key, IP) ingest throttle off: every bench request shares one IP.
     env = os.environ | {"FORMRECAP_INGEST_RATE": "", "DJANGO_SETTINGS_MODULE": "formrecap.settings"}
-    if kind == "runserver":
-        # runserver serves each request on a new thread and never closes that thread's connection; with persistent
-        # connections they pile up until PostgreSQL refuses more ("too many clients"). Django's advice: CONN_MAX_AGE=0.
-        env.setdefault("CONN_MAX_AGE", "0")
+    # gunicorn's sync workers reuse one connection each, as deployed (docker/.env.example: CONN_MAX_AGE=60).
+    # runserver serves each request on a new thread and never closes that thread's connection; persistent
+    # connections would pile up until PostgreSQL refuses more ("too many clients"), so it runs with 0.
+    env.setdefault("CONN_MAX_AGE", default_conn_max_age(kind))
     log = log_path.open("w")
     return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
 
@@ -423,9 +427,7 @@ def main() -> int:
         host, port = "127.0.0.1", free_port()
         log_path = RESULTS / f"ingest-{args.server}.log"
         server = start_server(args.server, args.workers, port, log_path)
-        conn_max_age = os.environ.get(
-            "CONN_MAX_AGE", "0" if args.server == "runserver" else settings.DATABASES["default"]["CONN_MAX_AGE"]
-        )
+        conn_max_age = os.environ.get("CONN_MAX_AGE", default_conn_max_age(args.server))
         kind = f"gunicorn, {args.workers} sync workers" if args.server == "gunicorn" else "runserver --noreload (threaded)"
         server_line = f"{kind}, CONN_MAX_AGE={conn_max_age}"
     base_url = f"http://{host}:{port}"
