@@ -43,6 +43,8 @@ class TenantAdmin(TenantOwnAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(TenantScopedAdmin):
+    # Only owners manage who is in a tenant, so an admin cannot promote themselves or remove an owner.
+    editor_roles = (Membership.Role.OWNER,)
     list_display = ["user", "tenant", "role", "created_at"]
     list_filter = ["role"]
     autocomplete_fields: list = []

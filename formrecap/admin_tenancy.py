@@ -30,12 +30,13 @@ def member_tenant_ids(request: HttpRequest) -> list[int]:
     return list(_roles(request))
 
 
-def editable_tenant_ids(request: HttpRequest) -> list[int]:
-    return [tenant_id for tenant_id, role in _roles(request).items() if role in EDITOR_ROLES]
+def editable_tenant_ids(request: HttpRequest, roles: tuple[str, ...] = EDITOR_ROLES) -> list[int]:
+    return [tenant_id for tenant_id, role in _roles(request).items() if role in roles]
 
 
 class TenantScopedAdmin(admin.ModelAdmin):
     tenant_path = "tenant"  # lookup from this model to its Tenant
+    editor_roles: tuple[str, ...] = EDITOR_ROLES  # roles that may add, change and delete here
 
     def object_tenant_id(self, obj) -> int:
         target = obj
@@ -70,8 +71,8 @@ class TenantScopedAdmin(admin.ModelAdmin):
         if not request.user.is_staff:
             return False
         if obj is not None:
-            return self.object_tenant_id(obj) in editable_tenant_ids(request)
-        return bool(editable_tenant_ids(request))
+            return self.object_tenant_id(obj) in editable_tenant_ids(request, self.editor_roles)
+        return bool(editable_tenant_ids(request, self.editor_roles))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return self._may_edit(request)
@@ -84,7 +85,7 @@ class TenantScopedAdmin(admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
         # Choices in forms are limited too, or a staff user could attach objects to another tenant.
-        scope = None if request.user.is_superuser else editable_tenant_ids(request)
+        scope = None if request.user.is_superuser else editable_tenant_ids(request, self.editor_roles)
         if db_field.related_model is Tenant:
             queryset = Tenant.objects.all()
             kwargs["queryset"] = queryset if scope is None else queryset.filter(pk__in=scope)

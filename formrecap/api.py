@@ -60,12 +60,10 @@ class SessionDetailOutput(SessionOutput):
 
 class SessionListApi(TenantApiView):
     class FilterInput(serializers.Serializer):
-        site = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+        site = serializers.IntegerField(source="site_id", required=False, min_value=1, max_value=2**63 - 1)
         status = serializers.ChoiceField(choices=FormSession.Status.choices, required=False)
         started_after = serializers.DateTimeField(required=False)
         started_before = serializers.DateTimeField(required=False)
-
-    LOOKUPS = {"site": "site_id", "status": "status", "started_after": "started_at__gte", "started_before": "started_at__lt"}
 
     @extend_schema(
         parameters=[
@@ -79,9 +77,9 @@ class SessionListApi(TenantApiView):
     def get(self, request: Request) -> Response:
         filters = self.FilterInput(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        lookups = {self.LOOKUPS[name]: value for name, value in filters.validated_data.items()}
         paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(form_session_list(tenant=self.tenant, filters=lookups), request, view=self)
+        sessions = form_session_list(tenant=self.tenant, **filters.validated_data)
+        page = paginator.paginate_queryset(sessions, request, view=self)
         return paginator.get_paginated_response(SessionOutput(page, many=True).data)
 
 

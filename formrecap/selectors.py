@@ -1,5 +1,7 @@
 """Reads. Credential resolution is the only place that looks across tenants."""
 
+from datetime import datetime
+
 from django.core.cache import cache
 from django.db.models import QuerySet
 
@@ -40,8 +42,24 @@ def site_list(*, tenant: Tenant) -> QuerySet[Site]:
     return Site.objects.for_tenant(tenant).order_by("name")
 
 
-def form_session_list(*, tenant: Tenant, filters: dict | None = None) -> QuerySet[FormSession]:
-    return FormSession.objects.for_tenant(tenant).filter(**(filters or {})).select_related("site").order_by("-started_at", "-id")
+def form_session_list(
+    *,
+    tenant: Tenant,
+    site_id: int | None = None,
+    status: str | None = None,
+    started_after: datetime | None = None,
+    started_before: datetime | None = None,
+) -> QuerySet[FormSession]:
+    sessions = FormSession.objects.for_tenant(tenant).select_related("site").order_by("-started_at", "-id")
+    if site_id is not None:
+        sessions = sessions.filter(site_id=site_id)
+    if status is not None:
+        sessions = sessions.filter(status=status)
+    if started_after is not None:
+        sessions = sessions.filter(started_at__gte=started_after)
+    if started_before is not None:
+        sessions = sessions.filter(started_at__lt=started_before)
+    return sessions
 
 
 def form_session_events(*, session: FormSession) -> list[dict]:

@@ -699,3 +699,16 @@ def test_form_session_site_filter_with_junk_shows_nothing(client, acme, value):
     response = client.get(admin_url("formsession", "changelist"), {"site": value})
     assert response.status_code == 200
     assert str(acme.session.session_uuid) not in html(response)
+
+
+def test_tenant_admin_role_cannot_manage_memberships(client, acme):
+    admin_user = UserFactory(username="acme-admin")
+    membership = MembershipFactory(tenant=acme.tenant, user=admin_user, role=Membership.Role.ADMIN)
+    client.force_login(admin_user)
+    data = {"tenant": acme.tenant.pk, "user": admin_user.pk, "role": Membership.Role.OWNER}
+    assert client.post(admin_url("membership", "change", membership.pk), data).status_code == 403
+    assert client.post(admin_url("membership", "delete", acme.owner_membership.pk), {"post": "yes"}).status_code == 403
+    membership.refresh_from_db()
+    assert membership.role == Membership.Role.ADMIN and stored(acme.owner_membership)
+    # ...while sites, which admins do manage, stay editable.
+    assert client.get(admin_url("site", "change", acme.site.pk)).context["has_change_permission"]

@@ -138,3 +138,17 @@ def test_openapi_documents_bearer_keys_and_docs_render_offline(db):
     assert schema["components"]["securitySchemes"]["ApiKey"]["scheme"] == "bearer"
     docs = APIClient().get("/api/docs/").content.decode()
     assert "cdn.jsdelivr" not in docs and "swagger-ui" in docs
+
+
+def test_session_date_filters(api_client, site):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    old = FormSessionFactory(site=site, started_at=now - timedelta(days=3))
+    new = FormSessionFactory(site=site, started_at=now)
+    cutoff = (now - timedelta(days=1)).isoformat()
+    after = api_client.get("/api/v1/sessions/", {"started_after": cutoff}).json()["results"]
+    before = api_client.get("/api/v1/sessions/", {"started_before": cutoff}).json()["results"]
+    assert [s["id"] for s in after] == [new.pk] and [s["id"] for s in before] == [old.pk]
