@@ -93,6 +93,11 @@ def parse_batch(data: object, *, max_events: int) -> Batch:
     return Batch(site_key, session_id, seq, form_id, path, events, sent_at, visitor)
 
 
+def parse_events(value: object, *, max_events: int) -> list[dict]:
+    """Validate a bare list of raw snippet events by the batch rules (for callers without a batch envelope)."""
+    return _events(value, max_events=max_events)
+
+
 def _form(value: object) -> tuple[str, str]:
     if not isinstance(value, dict):
         raise SchemaError("form: must be an object with id and path")
