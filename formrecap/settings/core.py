@@ -19,6 +19,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "formrecap",
+    "classifier",
+    "training",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,48 @@
+"""What every classification backend returns, and the interface it implements."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ..labels import CLASSES
+from ..trace import Trace
+
+
+@dataclass(frozen=True)
+class Explanation:
+    signals: list[str]  # the evidence, strongest first, in operator words
+    reason: str  # one sentence
+
+    def as_dict(self) -> dict:
+        return {"signals": self.signals, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Classification:
+    code: int
+    probabilities: tuple[float, ...]  # six values for codes 1..6, summing to 1
+    calibrated: bool
+    model_version: str  # e.g. "embedded-lr:v3"
+    model_version_id: int | None
+    explanation: Explanation = field(default_factory=lambda: Explanation([], ""))
+
+    @property
+    def label(self) -> str:
+        return CLASSES[self.code]
+
+    @property
+    def confidence(self) -> float:
+        return self.probabilities[self.code - 1]
+
+    def probabilities_by_code(self) -> dict[str, float]:
+        return {str(code): round(p, 6) for code, p in zip(CLASSES, self.probabilities, strict=True)}
+
+
+class Backend(Protocol):
+    name: str
+
+    def classify(self, traces: Sequence[Trace]) -> list[Classification]: ...
+
+
+class BackendUnavailable(RuntimeError):
+    """The backend cannot classify right now (no active model, remote service down, …)."""
