@@ -57,6 +57,9 @@ class Site(models.Model):
         help_text="An in-progress session with no events for this long is marked abandoned.",
     )
     is_active = models.BooleanField(default=True)
+    classifier_backend = models.CharField(
+        max_length=32, default="embedded", help_text="Which backend classifies this site's abandoned sessions."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     all_tenants = models.Manager()

@@ -90,3 +90,38 @@ def make_batch(site):
 def on_postgres():
     if connection.vendor != "postgresql":
         pytest.skip(f"needs PostgreSQL, running on {connection.vendor} (use `make test`)")
+
+
+# --- the embedded model, trained once per test run on a small simulated set ----------------
+
+SMALL_MODEL_COUNT = 1500
+
+
+@pytest.fixture(scope="session")
+def embedded_artifact(tmp_path_factory):
+    """(folder, TrainedEmbedded) of a small embedded model; training takes a few seconds."""
+    from training.embedded import EmbeddedConfig, save_trained, train_embedded
+
+    trained = train_embedded(EmbeddedConfig(count=SMALL_MODEL_COUNT, seed=3))
+    folder = tmp_path_factory.mktemp("embedded-model")
+    save_trained(trained, folder)
+    return folder, trained
+
+
+@pytest.fixture
+def active_embedded_model(db, embedded_artifact):
+    """The small model registered and active (a ModelVersion row)."""
+    from training.models import ModelVersion
+    from training.services import model_version_activate, model_version_register
+
+    folder, trained = embedded_artifact
+    model_version = model_version_register(
+        kind=ModelVersion.Kind.EMBEDDED,
+        name="embedded-lr-test",
+        artifact_uri=str(folder),
+        training_config={"count": SMALL_MODEL_COUNT, "seed": 3},
+        data_manifest=trained.manifest,
+        metrics=trained.metrics,
+        temperature=trained.model.temperature,
+    )
+    return model_version_activate(model_version=model_version)

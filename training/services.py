@@ -1,10 +1,17 @@
 """Writes to the model-version registry."""
 
+import uuid
+from dataclasses import asdict
+from pathlib import Path
+
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from .embedded import MODEL_NAME, EmbeddedConfig, save_trained, train_embedded
 from .models import ModelVersion
+from .selectors import model_version_active
 
 
 def model_version_register(
@@ -43,4 +50,26 @@ def model_version_activate(*, model_version: ModelVersion, reason: str = "") -> 
             status=ModelVersion.Status.ACTIVE, activated_at=timezone.now(), status_reason=reason
         )
     model_version.refresh_from_db()
+    return model_version
+
+
+def embedded_model_train_and_register(*, config: EmbeddedConfig, activate: bool | None = None) -> ModelVersion:
+    """Train the embedded model, save it under FORMRECAP_MODEL_DIR, register it.
+
+    ``activate=None`` activates only when no embedded model is active yet (first run, demo setup).
+    """
+    trained = train_embedded(config)
+    folder = Path(settings.FORMRECAP_MODEL_DIR) / MODEL_NAME / uuid.uuid4().hex[:12]
+    save_trained(trained, folder)
+    model_version = model_version_register(
+        kind=ModelVersion.Kind.EMBEDDED,
+        name=MODEL_NAME,
+        artifact_uri=str(folder),
+        training_config=asdict(config),
+        data_manifest=trained.manifest,
+        metrics=trained.metrics,
+        temperature=trained.model.temperature,
+    )
+    if activate or (activate is None and model_version_active(kind=ModelVersion.Kind.EMBEDDED) is None):
+        model_version = model_version_activate(model_version=model_version, reason="trained and activated by train_embedded")
     return model_version

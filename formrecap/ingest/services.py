@@ -8,6 +8,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from classifier.services import sessions_abandoned
+
 from ..models import FormSession, Site, TraceChunk
 from .schema import Batch
 
@@ -106,6 +108,8 @@ def _apply_batch(site: Site, session: FormSession, batch: Batch) -> None:
 
     FormSession.objects.for_tenant(site.tenant).filter(pk=session.pk).update(**update)
     session.refresh_from_db()
+    if update.get("status") == FormSession.Status.ABANDONED:
+        sessions_abandoned(sessions=[(session.tenant_id, session.pk)])
 
 
 def sweep_inactive_sessions(*, now: datetime | None = None) -> int:
@@ -114,10 +118,18 @@ def sweep_inactive_sessions(*, now: datetime | None = None) -> int:
     abandoned = 0
     timeouts = Site.all_tenants.values_list("abandonment_timeout_seconds", flat=True).distinct()
     for timeout in timeouts:
-        # One UPDATE per distinct timeout: the status filter makes it safe to run twice or concurrently.
-        abandoned += FormSession.all_tenants.filter(
-            status=FormSession.Status.IN_PROGRESS,
-            site__abandonment_timeout_seconds=timeout,
-            last_event_at__lt=now - timedelta(seconds=timeout),
-        ).update(status=FormSession.Status.ABANDONED, abandoned_at=now)
+        with transaction.atomic():
+            # Locked rows are being ingested right now: skip them, the next sweep sees their new state.
+            stale = list(
+                FormSession.all_tenants.select_for_update(skip_locked=True)
+                .filter(
+                    status=FormSession.Status.IN_PROGRESS,
+                    site__abandonment_timeout_seconds=timeout,
+                    last_event_at__lt=now - timedelta(seconds=timeout),
+                )
+                .values_list("tenant_id", "pk")
+            )
+            FormSession.all_tenants.filter(pk__in=[pk for _, pk in stale]).update(status=FormSession.Status.ABANDONED, abandoned_at=now)
+            sessions_abandoned(sessions=stale)
+            abandoned += len(stale)
     return abandoned

@@ -1,0 +1,48 @@
+"""Predictions: one per (session, model version), or one per API request."""
+
+from django.db import models
+from django.db.models import Q
+
+from formrecap.models import FormSession, Tenant
+from formrecap.tenancy import TenantManager
+from training.models import ModelVersion
+
+from .labels import CLASSES
+
+
+class Prediction(models.Model):
+    class Source(models.TextChoices):
+        SESSION = "session", "Abandoned session"
+        API = "api", "API request"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="predictions")
+    session = models.ForeignKey(FormSession, null=True, blank=True, on_delete=models.CASCADE, related_name="predictions")
+    source = models.CharField(max_length=16, choices=Source.choices)
+    model_version = models.ForeignKey(ModelVersion, null=True, on_delete=models.PROTECT, related_name="predictions")
+    backend = models.CharField(max_length=32)
+    code = models.PositiveSmallIntegerField(choices=[(code, name) for code, name in CLASSES.items()])
+    probabilities = models.JSONField(help_text='{"1": p1, …, "6": p6}')
+    confidence = models.FloatField()
+    calibrated = models.BooleanField()
+    explanation = models.JSONField(default=dict)
+    latency_ms = models.FloatField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    all_tenants = models.Manager()
+    objects = TenantManager()
+
+    class Meta:
+        default_manager_name = "all_tenants"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "model_version"], condition=Q(session__isnull=False), name="prediction_once_per_session_and_model"
+            )
+        ]
+        indexes = [models.Index(fields=["tenant", "code", "-created_at"], name="prediction_tenant_class")]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.confidence:.2f})"
+
+    @property
+    def label(self) -> str:
+        return CLASSES[self.code]

@@ -1,0 +1,93 @@
+"""Classifying traces and sessions, and storing predictions."""
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+
+from formrecap.models import FormSession, Tenant
+from formrecap.selectors import form_session_events
+
+from .backends import Classification, get_backend
+from .models import Prediction
+from .trace import MAX_TOKENS, Trace, normalise_events
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TimedClassifications:
+    classifications: list[Classification]
+    backend: str
+    latency_ms: float  # for the whole batch
+
+
+def classify_traces(*, traces: Sequence[Trace], backend_name: str) -> TimedClassifications:
+    started = time.perf_counter()
+    classifications = get_backend(backend_name).classify(traces)
+    return TimedClassifications(classifications, backend_name, (time.perf_counter() - started) * 1000)
+
+
+def _prediction_fields(classification: Classification, *, backend: str, latency_ms: float) -> dict:
+    return {
+        "model_version_id": classification.model_version_id,
+        "backend": backend,
+        "code": classification.code,
+        "probabilities": classification.probabilities_by_code(),
+        "confidence": classification.confidence,
+        "calibrated": classification.calibrated,
+        "explanation": classification.explanation.as_dict(),
+        "latency_ms": round(latency_ms, 3),
+    }
+
+
+def predictions_create_for_request(*, tenant: Tenant, result: TimedClassifications) -> list[Prediction]:
+    """Record API classifications (one row each) so usage and quality can be audited per tenant."""
+    per_trace = result.latency_ms / max(1, len(result.classifications))
+    rows = [
+        Prediction(tenant=tenant, source=Prediction.Source.API, **_prediction_fields(c, backend=result.backend, latency_ms=per_trace))
+        for c in result.classifications
+    ]
+    return Prediction.objects.bulk_create(rows) if rows else []
+
+
+def session_trace(*, session: FormSession) -> Trace:
+    """The session's events as a trace; a very long session keeps its last tokens (where it ended)."""
+    return normalise_events(form_session_events(session=session), max_tokens=MAX_TOKENS, keep_tail=True)
+
+
+def prediction_for_session(*, tenant: Tenant, session_id: int) -> Prediction | None:
+    """Classify an abandoned session once per model version. Safe to call again (redelivery): returns the stored row.
+
+    Returns None when there is nothing to classify (session not abandoned, or has no events).
+    """
+    session = FormSession.objects.for_tenant(tenant).select_related("site").filter(pk=session_id).first()
+    if session is None or session.status != FormSession.Status.ABANDONED:
+        return None
+    if not session.event_count:
+        return None
+    backend = get_backend(session.site.classifier_backend)
+    model_version_id = getattr(getattr(backend, "model_version", None), "pk", None)
+    existing = Prediction.objects.for_tenant(tenant).filter(session=session, model_version_id=model_version_id).first()
+    if existing is not None:
+        return existing
+    result = classify_traces(traces=[session_trace(session=session)], backend_name=session.site.classifier_backend)
+    fields = _prediction_fields(result.classifications[0], backend=result.backend, latency_ms=result.latency_ms)
+    try:
+        with transaction.atomic():
+            return Prediction.objects.create(tenant=tenant, session=session, source=Prediction.Source.SESSION, **fields)
+    except IntegrityError:
+        # A redelivered task raced us to it: the unique (session, model version) keeps one.
+        return Prediction.objects.for_tenant(tenant).get(session=session, model_version_id=fields["model_version_id"])
+
+
+def sessions_abandoned(*, sessions: Sequence[tuple[int, int]]) -> None:
+    """Called inside the transaction that abandoned (tenant id, session id) pairs: classify each after commit."""
+    from .tasks import classify_session_task
+
+    for tenant_id, session_id in sessions:
+        # robust: a broker hiccup after commit is logged, never turned into an error for the caller;
+        # the periodic catch-up task classifies whatever was missed.
+        transaction.on_commit(lambda t=tenant_id, s=session_id: classify_session_task.delay(t, s), robust=True)

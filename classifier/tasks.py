@@ -1,0 +1,27 @@
+"""Celery tasks of the classifier (thin wrappers: ids in, one service call)."""
+
+import logging
+
+from celery import shared_task
+
+from formrecap.models import Tenant
+
+from .backends import BackendUnavailable
+from .services import prediction_for_session
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(bind=True, name="classifier.classify_session", acks_late=True, reject_on_worker_lost=True, max_retries=5)
+def classify_session_task(self, tenant_id: int, session_id: int) -> int | None:
+    """Classify one abandoned session; returns the prediction id. Idempotent under redelivery."""
+    tenant = Tenant.objects.get(pk=tenant_id)
+    try:
+        prediction = prediction_for_session(tenant=tenant, session_id=session_id)
+    except BackendUnavailable as exc:
+        if self.request.is_eager:
+            logger.warning("session %s not classified: %s", session_id, exc)
+            return None
+        # Transient (model being trained, remote backend down): back off, bounded.
+        raise self.retry(exc=exc, countdown=min(600, 30 * 2**self.request.retries)) from exc
+    return prediction.pk if prediction else None

@@ -1,0 +1,57 @@
+"""`python manage.py train_embedded [--count N] [--seed S] [--activate] [--json]`
+
+Simulates sessions, trains the embedded model, fits its temperature, evaluates it on the
+synthetic test split (raw and terse) and on the hand-labelled set (reported only, never
+used for training or tuning), and registers it as a model version.
+"""
+
+import json
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from training.embedded import EmbeddedConfig, evaluate_labelled_file
+from training.services import embedded_model_train_and_register
+
+from classifier.embedded_model import EmbeddedModel
+
+HAND_LABELLED = Path(settings.BASE_DIR) / "tests" / "data" / "hand_labelled.jsonl"
+
+
+class Command(BaseCommand):
+    help = "Train, calibrate, evaluate and register the embedded CPU classifier."
+
+    def add_arguments(self, parser) -> None:
+        defaults = EmbeddedConfig()
+        parser.add_argument("--count", type=int, default=defaults.count, help="sessions to simulate")
+        parser.add_argument("--seed", type=int, default=defaults.seed)
+        parser.add_argument("--c", dest="regularisation_c", type=float, default=defaults.regularisation_c)
+        parser.add_argument("--activate", action="store_true", help="make it the active embedded model")
+        parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+    def handle(self, *args, **options) -> None:
+        config = EmbeddedConfig(count=options["count"], seed=options["seed"], regularisation_c=options["regularisation_c"])
+        model_version = embedded_model_train_and_register(config=config, activate=True if options["activate"] else None)
+        report = {
+            "model_version": model_version.pk,
+            "label": model_version.label,
+            "status": model_version.status,
+            "temperature": model_version.temperature,
+            "synthetic_test_raw": model_version.metrics["test_raw"],
+            "synthetic_test_terse": model_version.metrics["test_terse"],
+        }
+        if HAND_LABELLED.exists():
+            hand = evaluate_labelled_file(EmbeddedModel.load(Path(model_version.artifact_uri)), HAND_LABELLED)
+            report["hand_labelled"] = {k: hand[k] for k in ("n", "accuracy", "macro_f1", "macro_f1_ci95", "ece", "brier")}
+        if options["json"]:
+            self.stdout.write(json.dumps(report))
+            return
+        self.stdout.write(f"registered {model_version.label} (id {model_version.pk}, {model_version.status}), T = {model_version.temperature:.3f}")
+        for name in ("synthetic_test_raw", "synthetic_test_terse", "hand_labelled"):
+            if name in report:
+                m = report[name]
+                low, high = m["macro_f1_ci95"]
+                self.stdout.write(
+                    f"  {name:22} n={m['n']:5}  macro-F1 {m['macro_f1']:.4f} [{low:.3f}, {high:.3f}]  ECE {m['ece']:.4f}  Brier {m['brier']:.4f}"
+                )
