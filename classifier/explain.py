@@ -47,16 +47,22 @@ def explain(trace: Trace, code: int) -> Explanation:
             signals.append(f"{f} failed validation {times} ({a['reason']})")
         if failing:
             signals.append(f"no progress past {failing[0]} before leaving")
-        reason = f"The visitor was trying to finish but {failing[0] if failing else 'a field'} kept failing validation, so they left."
+        reason = (
+            f"The visitor was trying to finish but {failing[0] if failing else 'a field'} kept failing validation, so they left."
+        )
     elif code == 2:
         idle_at = next((i for i, t in enumerate(tokens) if t.kind == "scroll" and (t.duration_ms or 0) == longest), len(tokens))
         before = len({t.field for t in tokens[:idle_at] if t.kind == "input"})
         if longest:
             signals.append(f"idle {human_duration(longest)} after {_plural(before, 'field')}")
-        signals.append(f"{_plural(len(typed), 'field')} filled without errors" if not failing else f"{_plural(len(typed), 'field')} filled")
+        signals.append(
+            f"{_plural(len(typed), 'field')} filled without errors" if not failing else f"{_plural(len(typed), 'field')} filled"
+        )
         if any(t.kind in ("focus", "input") for t in tokens[idle_at + 1 :]):
             signals.append("came back briefly after the pause, then left")
-        reason = f"Steady progress, then {human_duration(longest) if longest else 'a long'} of inactivity and no return to finish."
+        reason = (
+            f"Steady progress, then {human_duration(longest) if longest else 'a long'} of inactivity and no return to finish."
+        )
     elif code == 3:
         if info:
             visits = sum(activity[f]["focus"] for f in info)
@@ -91,7 +97,9 @@ def explain(trace: Trace, code: int) -> Explanation:
     else:
         if required:
             signals.append(f"looked at {_names(required)} and left")
-        signals.append(f"focused {_plural(len(looked_only), 'field')} without typing" + (f", typed {_names(typed)}" if typed else ""))
+        signals.append(
+            f"focused {_plural(len(looked_only), 'field')} without typing" + (f", typed {_names(typed)}" if typed else "")
+        )
         signals.append("no validation errors and no long pause")
         if trace.timing is not None:
             signals.append(f"short session: {human_duration(trace.timing.duration_ms)}")

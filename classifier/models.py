@@ -35,7 +35,9 @@ class Prediction(models.Model):
         default_manager_name = "all_tenants"
         constraints = [
             models.UniqueConstraint(
-                fields=["session", "model_version"], condition=Q(session__isnull=False), name="prediction_once_per_session_and_model"
+                fields=["session", "model_version"],
+                condition=Q(session__isnull=False),
+                name="prediction_once_per_session_and_model",
             )
         ]
         indexes = [models.Index(fields=["tenant", "code", "-created_at"], name="prediction_tenant_class")]

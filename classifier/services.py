@@ -47,7 +47,9 @@ def predictions_create_for_request(*, tenant: Tenant, result: TimedClassificatio
     """Record API classifications (one row each) so usage and quality can be audited per tenant."""
     per_trace = result.latency_ms / max(1, len(result.classifications))
     rows = [
-        Prediction(tenant=tenant, source=Prediction.Source.API, **_prediction_fields(c, backend=result.backend, latency_ms=per_trace))
+        Prediction(
+            tenant=tenant, source=Prediction.Source.API, **_prediction_fields(c, backend=result.backend, latency_ms=per_trace)
+        )
         for c in result.classifications
     ]
     return Prediction.objects.bulk_create(rows) if rows else []
@@ -91,3 +93,25 @@ def sessions_abandoned(*, sessions: Sequence[tuple[int, int]]) -> None:
         # robust: a broker hiccup after commit is logged, never turned into an error for the caller;
         # the periodic catch-up task classifies whatever was missed.
         transaction.on_commit(lambda t=tenant_id, s=session_id: classify_session_task.delay(t, s), robust=True)
+
+
+CATCH_UP_DAYS = 7
+
+
+def sessions_unclassified(*, limit: int = 500) -> list[tuple[int, int]]:
+    """Abandoned sessions of the last week with no prediction yet (a lost task, a backend that was down).
+
+    A system query across tenants, used only by the periodic catch-up task.
+    """
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    since = timezone.now() - timedelta(days=CATCH_UP_DAYS)
+    return list(
+        FormSession.all_tenants.filter(
+            status=FormSession.Status.ABANDONED, abandoned_at__gte=since, event_count__gt=0, predictions__isnull=True
+        )
+        .order_by("abandoned_at")
+        .values_list("tenant_id", "pk")[:limit]
+    )

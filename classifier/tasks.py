@@ -7,7 +7,7 @@ from celery import shared_task
 from formrecap.models import Tenant
 
 from .backends import BackendUnavailable
-from .services import prediction_for_session
+from .services import prediction_for_session, sessions_unclassified
 
 logger = logging.getLogger(__name__)
 
@@ -25,3 +25,12 @@ def classify_session_task(self, tenant_id: int, session_id: int) -> int | None:
         # Transient (model being trained, remote backend down): back off, bounded.
         raise self.retry(exc=exc, countdown=min(600, 30 * 2**self.request.retries)) from exc
     return prediction.pk if prediction else None
+
+
+@shared_task(name="classifier.classify_unclassified", acks_late=True, reject_on_worker_lost=True)
+def classify_unclassified_task() -> int:
+    """Periodic (beat): re-enqueue abandoned sessions that have no prediction. Returns how many."""
+    pending = sessions_unclassified()
+    for tenant_id, session_id in pending:
+        classify_session_task.delay(tenant_id, session_id)
+    return len(pending)

@@ -22,6 +22,12 @@ def _clear_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _model_dir(settings, tmp_path):
+    # Models trained by tests go to a temporary folder, never the checkout's var/models.
+    settings.FORMRECAP_MODEL_DIR = tmp_path / "models"
+
+
 @pytest.fixture
 def tenant(db):
     return TenantFactory(name="Acme", slug="acme")

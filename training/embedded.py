@@ -72,7 +72,9 @@ def _views(records: list[dict], *, rng: random.Random | None = None, blur_dropou
 
 def train_embedded(config: EmbeddedConfig) -> TrainedEmbedded:
     started = time.monotonic()
-    records = [s.as_record() for s in simulate_sessions(config.count, seed=config.seed, mix={int(k): v for k, v in config.mix.items()})]
+    records = [
+        s.as_record() for s in simulate_sessions(config.count, seed=config.seed, mix={int(k): v for k, v in config.mix.items()})
+    ]
     kept, dedup_stats = deduplicate(records)
     splits = stratified_split(kept, seed=config.seed)
 
@@ -139,7 +141,9 @@ def _content_hash(records: list[dict]) -> str:
 
 
 def save_trained(trained: TrainedEmbedded, folder: Path) -> None:
-    trained.model.save(folder, metadata={"metrics": trained.metrics, "manifest": trained.manifest, "config": asdict(trained.config)})
+    trained.model.save(
+        folder, metadata={"metrics": trained.metrics, "manifest": trained.manifest, "config": asdict(trained.config)}
+    )
     (folder / "manifest.json").write_text(json.dumps(trained.manifest, indent=2, sort_keys=True))
 
 

@@ -45,7 +45,9 @@ def model_version_activate(*, model_version: ModelVersion, reason: str = "") -> 
     """Make this version the active one of its kind; the previous active one is retired."""
     with transaction.atomic():
         current = ModelVersion.objects.select_for_update().filter(kind=model_version.kind, status=ModelVersion.Status.ACTIVE)
-        current.exclude(pk=model_version.pk).update(status=ModelVersion.Status.RETIRED, status_reason=f"replaced by {model_version.label}")
+        current.exclude(pk=model_version.pk).update(
+            status=ModelVersion.Status.RETIRED, status_reason=f"replaced by {model_version.label}"
+        )
         ModelVersion.objects.filter(pk=model_version.pk).update(
             status=ModelVersion.Status.ACTIVE, activated_at=timezone.now(), status_reason=reason
         )

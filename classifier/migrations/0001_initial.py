@@ -6,39 +6,78 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('formrecap', '0003_site_classifier_backend'),
-        ('training', '0001_initial'),
+        ("formrecap", "0003_site_classifier_backend"),
+        ("training", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Prediction',
+            name="Prediction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(choices=[('session', 'Abandoned session'), ('api', 'API request')], max_length=16)),
-                ('backend', models.CharField(max_length=32)),
-                ('code', models.PositiveSmallIntegerField(choices=[(1, 'validation_error'), (2, 'distraction'), (3, 'comparison_shopping'), (4, 'accidental_exit'), (5, 'bot'), (6, 'committed_leave')])),
-                ('probabilities', models.JSONField(help_text='{"1": p1, …, "6": p6}')),
-                ('confidence', models.FloatField()),
-                ('calibrated', models.BooleanField()),
-                ('explanation', models.JSONField(default=dict)),
-                ('latency_ms', models.FloatField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('model_version', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='predictions', to='training.modelversion')),
-                ('session', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='predictions', to='formrecap.formsession')),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='predictions', to='formrecap.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("source", models.CharField(choices=[("session", "Abandoned session"), ("api", "API request")], max_length=16)),
+                ("backend", models.CharField(max_length=32)),
+                (
+                    "code",
+                    models.PositiveSmallIntegerField(
+                        choices=[
+                            (1, "validation_error"),
+                            (2, "distraction"),
+                            (3, "comparison_shopping"),
+                            (4, "accidental_exit"),
+                            (5, "bot"),
+                            (6, "committed_leave"),
+                        ]
+                    ),
+                ),
+                ("probabilities", models.JSONField(help_text='{"1": p1, …, "6": p6}')),
+                ("confidence", models.FloatField()),
+                ("calibrated", models.BooleanField()),
+                ("explanation", models.JSONField(default=dict)),
+                ("latency_ms", models.FloatField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "model_version",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="predictions",
+                        to="training.modelversion",
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="predictions",
+                        to="formrecap.formsession",
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="predictions", to="formrecap.tenant"
+                    ),
+                ),
             ],
             options={
-                'default_manager_name': 'all_tenants',
-                'indexes': [models.Index(fields=['tenant', 'code', '-created_at'], name='prediction_tenant_class')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('session__isnull', False)), fields=('session', 'model_version'), name='prediction_once_per_session_and_model')],
+                "default_manager_name": "all_tenants",
+                "indexes": [models.Index(fields=["tenant", "code", "-created_at"], name="prediction_tenant_class")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("session__isnull", False)),
+                        fields=("session", "model_version"),
+                        name="prediction_once_per_session_and_model",
+                    )
+                ],
             },
             managers=[
-                ('all_tenants', django.db.models.manager.Manager()),
+                ("all_tenants", django.db.models.manager.Manager()),
             ],
         ),
     ]

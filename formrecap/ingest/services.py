@@ -129,7 +129,9 @@ def sweep_inactive_sessions(*, now: datetime | None = None) -> int:
                 )
                 .values_list("tenant_id", "pk")
             )
-            FormSession.all_tenants.filter(pk__in=[pk for _, pk in stale]).update(status=FormSession.Status.ABANDONED, abandoned_at=now)
+            FormSession.all_tenants.filter(pk__in=[pk for _, pk in stale]).update(
+                status=FormSession.Status.ABANDONED, abandoned_at=now
+            )
             sessions_abandoned(sessions=stale)
             abandoned += len(stale)
     return abandoned

@@ -14,3 +14,5 @@ FORMRECAP_DEMO_PASSWORD = env("FORMRECAP_DEMO_PASSWORD", default="formrecap-demo
 
 # Where trained model artifacts live (the embedded model, downloaded adapters).
 FORMRECAP_MODEL_DIR = env.path("FORMRECAP_MODEL_DIR", default=str(BASE_DIR / "var" / "models"))
+# Sessions simulated when the demo setup trains the first embedded model.
+FORMRECAP_EMBEDDED_TRAIN_COUNT = env.int("FORMRECAP_EMBEDDED_TRAIN_COUNT", default=12_000)

@@ -19,4 +19,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "formrecap.sweep_inactive_sessions",
         "schedule": env.int("FORMRECAP_SWEEP_SECONDS", default=60),
     },
+    "classify-unclassified-sessions": {
+        "task": "classifier.classify_unclassified",
+        "schedule": env.int("FORMRECAP_CLASSIFY_CATCH_UP_SECONDS", default=300),
+    },
 }

@@ -9,7 +9,7 @@ from formrecap.models import ApiKey, Membership, Site, Tenant
 
 
 def seed(capsys, *args) -> dict:
-    call_command("seed_demo", "--json", *args)
+    call_command("seed_demo", "--json", "--skip-model", *args)
     return json.loads(capsys.readouterr().out)
 
 
@@ -56,7 +56,18 @@ def test_new_secret_key_rotates_the_demo_key(db, capsys, settings):
 
 
 def test_text_output_names_everything(db, capsys):
-    call_command("seed_demo")
+    call_command("seed_demo", "--skip-model")
     out = capsys.readouterr().out
     for needle in ("/admin/", "/demo/", "pk_", "sk_", "login demo / "):
         assert needle in out
+
+
+def test_seed_trains_an_embedded_model_when_none_is_active(db, capsys, settings):
+    from training.models import ModelVersion
+
+    settings.FORMRECAP_EMBEDDED_TRAIN_COUNT = 600
+    call_command("seed_demo", "--json")
+    active = ModelVersion.objects.get(status="active")
+    assert active.kind == "embedded" and active.training_config["count"] == 600
+    call_command("seed_demo", "--json")  # idempotent: no second model
+    assert ModelVersion.objects.count() == 1

@@ -4,33 +4,43 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='ModelVersion',
+            name="ModelVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('embedded', 'Embedded CPU model'), ('lora', 'LoRA adapter')], max_length=16)),
-                ('name', models.CharField(max_length=100)),
-                ('version', models.PositiveIntegerField()),
-                ('artifact_uri', models.CharField(help_text='Folder (or volume path) holding the weights.', max_length=500)),
-                ('training_config', models.JSONField(default=dict)),
-                ('data_manifest', models.JSONField(default=dict)),
-                ('metrics', models.JSONField(default=dict)),
-                ('temperature', models.FloatField(default=1.0)),
-                ('status', models.CharField(choices=[('candidate', 'Candidate'), ('active', 'Active'), ('retired', 'Retired')], default='candidate', max_length=16)),
-                ('status_reason', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('activated_at', models.DateTimeField(blank=True, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("kind", models.CharField(choices=[("embedded", "Embedded CPU model"), ("lora", "LoRA adapter")], max_length=16)),
+                ("name", models.CharField(max_length=100)),
+                ("version", models.PositiveIntegerField()),
+                ("artifact_uri", models.CharField(help_text="Folder (or volume path) holding the weights.", max_length=500)),
+                ("training_config", models.JSONField(default=dict)),
+                ("data_manifest", models.JSONField(default=dict)),
+                ("metrics", models.JSONField(default=dict)),
+                ("temperature", models.FloatField(default=1.0)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("candidate", "Candidate"), ("active", "Active"), ("retired", "Retired")],
+                        default="candidate",
+                        max_length=16,
+                    ),
+                ),
+                ("status_reason", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("activated_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['-created_at'],
-                'constraints': [models.UniqueConstraint(fields=('name', 'version'), name='modelversion_unique_version'), models.UniqueConstraint(condition=models.Q(('status', 'active')), fields=('kind',), name='modelversion_one_active_per_kind')],
+                "ordering": ["-created_at"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("name", "version"), name="modelversion_unique_version"),
+                    models.UniqueConstraint(
+                        condition=models.Q(("status", "active")), fields=("kind",), name="modelversion_one_active_per_kind"
+                    ),
+                ],
             },
         ),
     ]

@@ -1,6 +1,7 @@
 """`python manage.py seed_demo [--json]`: create or refresh the demo tenant and print its credentials."""
 
 import json
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -16,12 +17,15 @@ class Command(BaseCommand):
         parser.add_argument("--origin", action="append", help="allowed origin for the demo site (repeatable)")
         parser.add_argument("--username", default="demo")
         parser.add_argument("--password", default=None, help="default: $FORMRECAP_DEMO_PASSWORD or 'formrecap-demo'")
+        parser.add_argument("--skip-model", action="store_true", help="do not train an embedded model when none is active")
 
     def handle(self, *args, **options) -> None:
         origin = settings.FORMRECAP_DEMO_ORIGIN
         origins = options["origin"] or [origin, origin.replace("127.0.0.1", "localhost")]
         password = options["password"] or settings.FORMRECAP_DEMO_PASSWORD
         creds = demo_seed(origins=origins, username=options["username"], password=password)
+        if not options["skip_model"]:
+            self._ensure_embedded_model(quiet=options["json"])
         if options["json"]:
             self.stdout.write(json.dumps(creds.as_dict()))
             return
@@ -39,3 +43,20 @@ class Command(BaseCommand):
                 ]
             )
         )
+
+    def _ensure_embedded_model(self, *, quiet: bool) -> None:
+        from training.embedded import EmbeddedConfig
+        from training.models import ModelVersion
+        from training.selectors import model_version_active
+        from training.services import embedded_model_train_and_register
+
+        active = model_version_active(kind=ModelVersion.Kind.EMBEDDED)
+        # An active model whose files are gone (a wiped var/ folder) cannot serve: train a new one.
+        if active is not None and (Path(active.artifact_uri) / "model.json").exists():
+            return
+        count = settings.FORMRECAP_EMBEDDED_TRAIN_COUNT
+        if not quiet:
+            self.stderr.write(f"No active embedded model: training one on {count} simulated sessions (first run only, ~20 s)…")
+        model_version = embedded_model_train_and_register(config=EmbeddedConfig(count=count))
+        if not quiet:
+            self.stderr.write(f"Active embedded model: {model_version.label} (T = {model_version.temperature:.3f})")

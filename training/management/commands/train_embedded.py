@@ -47,7 +47,9 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps(report))
             return
-        self.stdout.write(f"registered {model_version.label} (id {model_version.pk}, {model_version.status}), T = {model_version.temperature:.3f}")
+        self.stdout.write(
+            f"registered {model_version.label} (id {model_version.pk}, {model_version.status}), T = {model_version.temperature:.3f}"
+        )
         for name in ("synthetic_test_raw", "synthetic_test_terse", "hand_labelled"):
             if name in report:
                 m = report[name]

@@ -1,0 +1,56 @@
+"""Trace features: the signatures of DESIGN.md show up as the numbers the model reads."""
+
+import pytest
+
+from classifier.features import FEATURE_INDEX, FEATURE_NAMES, trace_features
+from classifier.trace import normalise_events, parse_trace
+
+
+def feature(trace_text: str, name: str) -> float:
+    return float(trace_features(parse_trace(trace_text))[FEATURE_INDEX[name]])
+
+
+def test_one_value_per_named_feature():
+    assert trace_features(parse_trace("focus:email, exit")).shape == (len(FEATURE_NAMES),)
+
+
+@pytest.mark.parametrize(
+    ("trace", "name", "value"),
+    [
+        ("focus:email, input:email(x8), blur:email(invalid_format), focus:email, input:email(x3), blur:email(invalid_format), exit",
+         "max_failures_one_field", 2),
+        ("focus:email, input:email(x8), blur:email(taken), exit", "has_hard_failure", 1),
+        ("focus:name, input:name(x5), blur:name, scroll:page(95000ms), exit", "n_long_idle", 1),
+        ("focus:name, input:name(x5), blur:name, scroll:page(95000ms), exit", "fields_typed_before_long_idle", 1),
+        ("focus:pricing_table, blur:pricing_table, focus:shipping_cost, blur:shipping_cost, focus:pricing_table, blur:pricing_table, exit",
+         "info_revisits", 1),
+        ("focus:resume_upload, blur:resume_upload, focus:terms, blur:terms, exit", "n_req_focus", 2),
+        ("input:name(x12), input:email(x20), input:message(x300), submit", "inputs_without_focus", 3),
+        ("input:name(x12), input:email(x20), input:message(x300), submit", "n_runs_over_100", 1),
+        ("focus:a, input:a(x5), blur:a, focus:b, input:b(x3), exit", "ends_mid_field", 1),
+        ("focus:a, input:a(x5), blur:a, focus:b, input:b(x3), exit", "n_clean_cycles", 1),
+    ],
+)  # fmt: skip
+def test_signature_features(trace, name, value):
+    assert feature(trace, name) == value
+
+
+def test_raw_and_terse_forms_of_a_session_give_the_same_token_features():
+    events = [
+        {"type": "focus", "field": "email", "ts": 0},
+        *({"type": "input", "field": "email", "ts": 200 + 150 * i} for i in range(8)),
+        {"type": "blur", "field": "email", "ts": 1600, "validation": "invalid_format"},
+        {"type": "scroll", "ts": 4000, "duration_ms": 2000},
+        {"type": "exit", "ts": 4500},
+    ]
+    raw = trace_features(normalise_events(events))
+    terse = trace_features(parse_trace("focus:email, input:email(x8), blur:email(invalid_format), scroll:page(2000ms), exit"))
+    timing = FEATURE_INDEX["has_timing"]
+    assert (raw[:timing] == terse[:timing]).all()
+    assert raw[timing] == 1 and terse[timing] == 0
+
+
+def test_bot_keystroke_timing_is_visible_in_raw_sessions():
+    events = [{"type": "input", "field": "message", "ts": 3 * i} for i in range(200)] + [{"type": "submit", "ts": 700}]
+    values = trace_features(normalise_events(events))
+    assert values[FEATURE_INDEX["fast_keystroke_fraction"]] == 1.0
