@@ -97,9 +97,11 @@ def explain(trace: Trace, code: int) -> Explanation:
     else:
         if required:
             signals.append(f"looked at {_names(required)} and left")
-        signals.append(
-            f"focused {_plural(len(looked_only), 'field')} without typing" + (f", typed {_names(typed)}" if typed else "")
-        )
+        if looked_only:
+            typed_too = f", typed {_names(typed)}" if typed else ""
+            signals.append(f"focused {_plural(len(looked_only), 'field')} without typing{typed_too}")
+        elif not typed:
+            signals.append("only glanced at the page, typed nothing")
         signals.append("no validation errors and no long pause")
         if trace.timing is not None:
             signals.append(f"short session: {human_duration(trace.timing.duration_ms)}")

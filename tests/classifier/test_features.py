@@ -17,13 +17,21 @@ def test_one_value_per_named_feature():
 @pytest.mark.parametrize(
     ("trace", "name", "value"),
     [
-        ("focus:email, input:email(x8), blur:email(invalid_format), focus:email, input:email(x3), blur:email(invalid_format), exit",
-         "max_failures_one_field", 2),
+        (
+            "focus:email, input:email(x8), blur:email(invalid_format), focus:email, input:email(x3), "
+            "blur:email(invalid_format), exit",
+            "max_failures_one_field",
+            2,
+        ),
         ("focus:email, input:email(x8), blur:email(taken), exit", "has_hard_failure", 1),
         ("focus:name, input:name(x5), blur:name, scroll:page(95000ms), exit", "n_long_idle", 1),
         ("focus:name, input:name(x5), blur:name, scroll:page(95000ms), exit", "fields_typed_before_long_idle", 1),
-        ("focus:pricing_table, blur:pricing_table, focus:shipping_cost, blur:shipping_cost, focus:pricing_table, blur:pricing_table, exit",
-         "info_revisits", 1),
+        (
+            "focus:pricing_table, blur:pricing_table, focus:shipping_cost, blur:shipping_cost, "
+            "focus:pricing_table, blur:pricing_table, exit",
+            "info_revisits",
+            1,
+        ),
         ("focus:resume_upload, blur:resume_upload, focus:terms, blur:terms, exit", "n_req_focus", 2),
         ("input:name(x12), input:email(x20), input:message(x300), submit", "inputs_without_focus", 3),
         ("input:name(x12), input:email(x20), input:message(x300), submit", "n_runs_over_100", 1),

@@ -166,10 +166,8 @@ def comparison_shopping(rng: random.Random, form: Form, form_type: str, rec: Rec
 
 def accidental_exit(rng: random.Random, form: Form, form_type: str, rec: Recorder) -> str:
     variant = _pick(rng, {"mid_field": 0.55, "after_blur": 0.2, "early_two_fields": 0.25})
-    if variant == "early_two_fields":
-        done = min(len(form), 2)
-    else:
-        done = _share(rng, form, 0.3, 0.9, minimum=min(3, len(form)))
+    early = variant == "early_two_fields"
+    done = min(len(form), 2) if early else _share(rng, form, 0.3, 0.9, minimum=min(3, len(form)))
     done = min(done, len(form) - 1) if len(form) > 1 else done
     _fill_fluently(rng, rec, form[:done])
     if variant != "after_blur" and done < len(form):
@@ -232,7 +230,7 @@ def committed_leave(rng: random.Random, form: Form, form_type: str, rec: Recorde
             if rng.random() < 0.3:
                 rec.scroll(rng.uniform(500, 4000))
     if variant == "glance" or rng.random() < 0.35:
-        for kind, name in rng.sample(form, k=min(len(form), rng.randint(1, 3))):
+        for _, name in rng.sample(form, k=min(len(form), rng.randint(1, 3))):
             rec.look(name, rng.uniform(300, 2500))
     if rng.random() < 0.4:
         rec.scroll(rng.uniform(600, 6000))
