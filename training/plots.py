@@ -22,8 +22,8 @@ def _element(tag: str, **attributes) -> str:
 
 
 def _text(x: float, y: float, content: str, *, size: int = 12, anchor: str = "middle", **attributes) -> str:
-    style = f"{FONT};font-size:{size}px"
-    return f"<text {_attributes({'x': _r(x), 'y': _r(y), 'text_anchor': anchor, 'style': style, **attributes})}>{escape(content)}</text>"
+    placed = {"x": _r(x), "y": _r(y), "text_anchor": anchor, "style": f"{FONT};font-size:{size}px", **attributes}
+    return f"<text {_attributes(placed)}>{escape(content)}</text>"
 
 
 def _rect(x: float, y: float, width: float, height: float, fill: str, **attributes) -> str:
@@ -51,11 +51,11 @@ def _r(value: float) -> str:
 
 
 def reliability_svg(buckets: Sequence[dict], *, ece: float | None = None, size: int = 420) -> str:
-    """Per-bin accuracy bars against the diagonal of perfect calibration; the count of each bin above its bar.
+    """Per-bin accuracy bars against the diagonal of perfect calibration; each bin's count in a row under the axis.
 
     ``buckets`` are training.calibration.reliability_buckets rows: low, high, count, confidence, accuracy.
     """
-    left, top, right, bottom = 60, 40, 20, 60
+    left, top, right, bottom = 60, 40, 20, 76
     width, height = left + size + right, top + size + bottom
 
     def px(value: float) -> float:  # 0..1 on the x axis
@@ -69,8 +69,10 @@ def reliability_svg(buckets: Sequence[dict], *, ece: float | None = None, size: 
     elements += _axes(px, py)
     for bucket in buckets:
         elements += _reliability_bar(bucket, px, py)
+        elements.append(_text(px((bucket["low"] + bucket["high"]) / 2), py(0) + 34, str(bucket["count"]), size=10))
     elements.append(_line(px(0), py(0), px(1), py(1), stroke=INK, stroke_dasharray="5,4", stroke_width=1.5))
     elements += _reliability_legend(px, py)
+    elements.append(_text(px(0) - 8, py(0) + 34, "n", size=10, anchor="end"))
     elements.append(_text(px(0.5), height - 14, "confidence (top probability)", size=13))
     elements.append(_text(16, py(0.5), "accuracy", size=13, transform=f"rotate(-90 16 {_r(py(0.5))})"))
     return _document(width, height, title, elements)
@@ -101,7 +103,6 @@ def _reliability_bar(bucket: dict, px, py) -> list[str]:
         # the calibration gap: between the bar top and the bin's mean confidence
         _rect(x, py(gap_top), bar_width, py(gap_bottom) - py(gap_top), GAP, fill_opacity="0.35"),
         f"<g><title>{escape(tip)}</title>{_rect(x, py(1), bar_width, py(0) - py(1), 'none', pointer_events='all')}</g>",
-        _text(px((low + high) / 2), py(accuracy) - 4, f"n={count}", size=9),
     ]
 
 
@@ -126,8 +127,8 @@ def confusion_svg(matrix: Sequence[Sequence[int]], class_names: Sequence[str], *
     if len(matrix) != n or any(len(row) != n for row in matrix):
         raise ValueError(f"confusion matrix must be {n}x{n} for {n} class names")
     label_width = 8 * max(map(len, class_names)) + 20
-    left, top = label_width + 30, label_width + 40
-    width, height = left + n * cell + 20, top + n * cell + 40
+    left, top = label_width + 30, round(0.8 * label_width) + 40
+    width, height = left + n * cell + label_width // 2, top + n * cell + 40  # the last rotated name leans right
     title = "Confusion matrix (rows: true class, columns: predicted)"
     elements = [_text(width / 2, 24, title, size=15)]
     for i, name in enumerate(class_names):

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from django.core.management.base import BaseCommand, CommandError
 
-from classifier.backends import DEFAULT_BACKEND, BackendUnavailable, get_backend
+from classifier.backends import DEFAULT_BACKEND, Backend, BackendUnavailable, Classification, get_backend
 from classifier.labels import CLASSES, CODES
 from classifier.trace import Trace, TraceError, trace_from_input
 from training.evaluation import evaluate_probabilities
@@ -62,6 +62,13 @@ def read_examples(path: Path) -> tuple[list[Example], list[Rejected]]:
     return examples, rejected
 
 
+def classify_in_chunks(backend: Backend, traces: list[Trace]) -> list[Classification]:
+    results: list[Classification] = []
+    for start in range(0, len(traces), CHUNK):
+        results += backend.classify(traces[start : start + CHUNK])
+    return results
+
+
 def _label(record: dict) -> int:
     label, name = record.get("label"), record.get("class")
     if label is None and name is None:
@@ -91,19 +98,14 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=0, help="bootstrap seed")
 
     def handle(self, *args, **options) -> None:
-        path: Path = options["dataset"]
+        path = Path(options["dataset"])
         if not path.is_file():
             raise CommandError(f"--dataset {path}: no such file")
         examples, rejected = read_examples(path)
         if not examples:
             raise CommandError(f"{path}: no valid labelled lines ({len(rejected)} rejected)")
         try:
-            backend = get_backend(options["backend"])
-            classifications = [
-                c
-                for start in range(0, len(examples), CHUNK)
-                for c in backend.classify([e.trace for e in examples[start : start + CHUNK]])
-            ]
+            classifications = classify_in_chunks(get_backend(options["backend"]), [e.trace for e in examples])
         except BackendUnavailable as exc:
             raise CommandError(str(exc)) from exc
 
@@ -120,7 +122,7 @@ class Command(BaseCommand):
             "invalid": {"count": len(rejected), "lines": [r.as_dict() for r in rejected]},
         }
         if options["plots"]:
-            report["plots"] = self._write_plots(options["plots"], metrics)
+            report["plots"] = self._write_plots(Path(options["plots"]), metrics)
         if options["json"]:
             self.stdout.write(json.dumps(report))
         else:
@@ -159,12 +161,10 @@ class Command(BaseCommand):
 
         out("\nreliability (confidence bin: count, mean confidence, accuracy)")
         for bucket in report["reliability"]:
+            line = f"  {bucket['low']:.1f}-{bucket['high']:.1f}  {bucket['count']:6}"
             if bucket["count"]:
-                out(
-                    f"  {bucket['low']:.1f}-{bucket['high']:.1f}  {bucket['count']:6}  {bucket['confidence']:.3f}  {bucket['accuracy']:.3f}"
-                )
-            else:
-                out(f"  {bucket['low']:.1f}-{bucket['high']:.1f}  {0:6}")
+                line += f"  {bucket['confidence']:.3f}  {bucket['accuracy']:.3f}"
+            out(line)
 
         if report["invalid"]["count"]:
             out(f"\ninvalid lines ({report['invalid']['count']}, excluded)")

@@ -97,7 +97,7 @@ class Command(BaseCommand):
         parser.add_argument("--mix", default="default", help="'default', 'balanced', or weights per class: 1=0.3,2=0.2,bot=0.1")
 
     def handle(self, *args, **options) -> None:
-        count, seed, out = options["count"], options["seed"], options["out"]
+        count, seed, out = options["count"], options["seed"], Path(options["out"])
         if count < 1:
             raise CommandError(f"--count must be at least 1, got {count}")
         mix = parse_mix(options["mix"])

@@ -1,0 +1,382 @@
+"""Classification speed: in-process latency per trace, one 10,000-trace batch, and ``POST /api/v1/classify/`` under a real server.
+
+    .venv/bin/python bench/classify.py --traces 2000 --batch 10000 --api-requests 1000 --server gunicorn --workers 4
+
+Workload: sessions from the simulator (default class mix, a seed no model was trained on), each
+used as raw snippet events and as its terse trace.
+
+- in-process: one trace at a time, parsing included (``trace_from_input`` then the embedded
+  backend's ``classify`` of that one trace: features, model, explanation); p50/p99 for terse and raw.
+- batch: the embedded backend classifies 10,000 parsed raw traces in one call (features + model +
+  explanations); parsing them is timed separately. Median of 3 runs.
+- API: the bench migrates DATABASE_URL (SQLite under bench/results when unset), creates a tenant and
+  an API key through formrecap.services, makes sure an embedded model is active (trains a small one,
+  3,000 sessions, when none is), starts gunicorn with N sync workers (or ``runserver --noreload``)
+  and sends ``{"events": ...}`` one request at a time per client thread, alternating terse and raw.
+  ``--url`` targets a running server instead (same DATABASE_URL and FORMRECAP_MODEL_DIR). When the
+  running code has no ``/api/v1/classify/`` route yet, the bench says so and prints the rest.
+
+Targets: in-process p50 ≤ 1 ms, 10,000-trace batch ≤ 2 s, API p50 ≤ 20 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "bench" / "results"
+CLASSIFY_PATH = "/api/v1/classify/"
+
+TARGET_IN_PROCESS_P50_MS = 1.0
+TARGET_BATCH_S = 2.0
+TARGET_API_P50_MS = 20.0
+
+
+@dataclass
+class Row:
+    """One printed figure and, where there is one, its target."""
+
+    name: str
+    figure: str
+    target: str = ""
+    passed: bool | None = None  # None: no target, or not measured
+
+    def line(self) -> str:
+        verdict = {True: "PASS", False: "MISS", None: ""}[self.passed]
+        return f"  {self.name:38} {self.figure:34} {self.target:14} {verdict}".rstrip()
+
+
+def percentile(sorted_values: list[float], pct: float) -> float:
+    """Nearest-rank percentile."""
+    if not sorted_values:
+        return float("nan")
+    rank = max(1, min(len(sorted_values), round(pct / 100 * len(sorted_values) + 0.5)))
+    return sorted_values[rank - 1]
+
+
+# ---------------------------------------------------------------- setup
+
+
+def configure_environment() -> list[str]:
+    """Default DATABASE_URL and model folder under bench/results; returns notes to print."""
+    notes = []
+    if not os.environ.get("DATABASE_URL"):
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        os.environ["DATABASE_URL"] = f"sqlite:///{RESULTS / 'classify.sqlite3'}"
+        notes.append(f"DATABASE_URL is unset: using SQLite at {RESULTS / 'classify.sqlite3'}")
+    if not os.environ.get("FORMRECAP_MODEL_DIR"):
+        os.environ["FORMRECAP_MODEL_DIR"] = str(RESULTS / "models")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "formrecap.settings"
+    return notes
+
+
+def ensure_active_model():
+    """The active embedded model version, trained and registered first if there is none."""
+    from training.embedded import EmbeddedConfig
+    from training.models import ModelVersion
+    from training.selectors import model_version_active
+    from training.services import embedded_model_train_and_register
+
+    active = model_version_active(kind=ModelVersion.Kind.EMBEDDED)
+    if active is not None:
+        return active, "already active"
+    started = time.perf_counter()
+    model_version = embedded_model_train_and_register(config=EmbeddedConfig(count=3000), activate=True)
+    return model_version, f"trained now on 3,000 sessions in {time.perf_counter() - started:.1f} s"
+
+
+def workload(count: int, seed: int) -> tuple[list[list[dict]], list[str]]:
+    """``count`` simulated sessions as (raw events, terse traces)."""
+    from classifier.trace import normalise_events, serialise_trace
+    from training.simulator import simulate_sessions
+
+    raw = [session.events for session in simulate_sessions(count, seed=seed)]
+    return raw, [serialise_trace(normalise_events(events)) for events in raw]
+
+
+# ---------------------------------------------------------------- in-process
+
+
+def single_trace_latencies_ms(backend, inputs: list) -> list[float]:
+    from classifier.trace import trace_from_input
+
+    timings = []
+    for value in inputs:
+        started = time.perf_counter()
+        backend.classify([trace_from_input(value)])
+        timings.append((time.perf_counter() - started) * 1000)
+    return sorted(timings)
+
+
+def batch_seconds(backend, raw: list[list[dict]], runs: int = 3) -> tuple[float, float, list[float]]:
+    """(parse seconds, median classify seconds, every classify run) for one batch of raw traces."""
+    from classifier.trace import trace_from_input
+
+    started = time.perf_counter()
+    traces = [trace_from_input(events) for events in raw]
+    parse = time.perf_counter() - started
+    classify_runs = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        results = backend.classify(traces)
+        classify_runs.append(time.perf_counter() - started)
+        assert len(results) == len(traces)
+    return parse, statistics.median(classify_runs), classify_runs
+
+
+def in_process_rows(raw: list[list[dict]], terse: list[str], *, traces: int, batch: int) -> list[Row]:
+    from classifier.backends import get_backend
+
+    backend = get_backend("embedded")
+    # Warm caches (token parser, loaded weights) the way a long-running process has them warm.
+    single_trace_latencies_ms(backend, terse[:200] + raw[:200])
+    rows = []
+    for form, inputs in (("terse", terse[:traces]), ("raw", raw[:traces])):
+        ms = single_trace_latencies_ms(backend, inputs)
+        p50, p99 = percentile(ms, 50), percentile(ms, 99)
+        rows.append(
+            Row(
+                f"in-process, 1 {form} trace (n={len(ms)})",
+                f"p50 {p50:.3f} ms  p99 {p99:.3f} ms",
+                f"p50 ≤ {TARGET_IN_PROCESS_P50_MS:g} ms",
+                p50 <= TARGET_IN_PROCESS_P50_MS,
+            )
+        )
+    parse, median, runs = batch_seconds(backend, raw[:batch])
+    rows.append(
+        Row(
+            f"batch of {len(raw[:batch]):,} raw traces, classify",
+            f"{median:.3f} s ({len(raw[:batch]) / median:,.0f}/s)",
+            f"≤ {TARGET_BATCH_S:g} s",
+            median <= TARGET_BATCH_S,
+        )
+    )
+    rows.append(Row("  (runs)", ", ".join(f"{r:.3f} s" for r in runs)))
+    rows.append(Row("  (+ parsing the batch, not in target)", f"{parse:.3f} s; total {parse + median:.3f} s"))
+    return rows
+
+
+# ---------------------------------------------------------------- API
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(kind: str, workers: int, port: int, log_path: Path) -> subprocess.Popen:
+    if kind == "gunicorn":
+        cmd = [sys.executable, "-m", "gunicorn", "formrecap.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
+    else:
+        cmd = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
+    env = dict(os.environ)
+    # gunicorn's sync workers keep one connection each, as deployed; runserver's threads would pile them up.
+    env.setdefault("CONN_MAX_AGE", "60" if kind == "gunicorn" else "0")
+    return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
+
+
+def wait_ready(base_url: str, server: subprocess.Popen | None, log_path: Path | None, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server is not None and server.poll() is not None:
+            sys.exit(f"server exited with {server.returncode}; see {log_path}")
+        try:
+            with urllib.request.urlopen(f"{base_url}/snippet/v1/formrecap.js", timeout=2):
+                return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.2)
+    sys.exit(f"server not ready after {timeout:.0f} s; see {log_path}")
+
+
+def post_classify(host: str, port: int, secret: str, body: bytes) -> tuple[int, bytes, float]:
+    """One request on a fresh connection (as gunicorn's sync workers serve them); (status, body, ms)."""
+    started = time.perf_counter()
+    conn = http.client.HTTPConnection(host, port, timeout=60)
+    try:
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {secret}"}
+        conn.request("POST", CLASSIFY_PATH, body=body, headers=headers)
+        response = conn.getresponse()
+        payload = response.read()
+        status = response.status
+    except OSError as exc:
+        return 0, f"{type(exc).__name__}: {exc}".encode(), (time.perf_counter() - started) * 1000
+    finally:
+        conn.close()
+    return status, payload, (time.perf_counter() - started) * 1000
+
+
+def send_requests(host: str, port: int, secret: str, bodies: list[bytes], concurrency: int) -> list[tuple[int, bytes, float]]:
+    results: list[tuple[int, bytes, float]] = []
+    lock = threading.Lock()
+    position = iter(range(len(bodies)))
+
+    def worker() -> None:
+        while True:
+            with lock:
+                index = next(position, None)
+            if index is None:
+                return
+            outcome = post_classify(host, port, secret, bodies[index])
+            with lock:
+                results.append(outcome)
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def route_exists() -> bool:
+    from django.urls import Resolver404, resolve
+
+    try:
+        resolve(CLASSIFY_PATH)
+    except Resolver404:
+        return False
+    return True
+
+
+def api_rows(args, raw: list[list[dict]], terse: list[str]) -> tuple[list[Row], list[str]]:
+    from django.db import connection
+
+    from formrecap.services import api_key_create, tenant_create
+
+    if not args.url and not route_exists():
+        row = Row("API POST /api/v1/classify/", "not measured", f"p50 ≤ {TARGET_API_P50_MS:g} ms")
+        return [row], [f"API: {CLASSIFY_PATH} does not exist in this code yet (no URL route); API figures skipped"]
+
+    stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    tenant = tenant_create(name=f"Bench {stamp}", slug=f"bench-{stamp}")
+    secret = api_key_create(tenant=tenant, name="classify bench").secret
+    connection.close()  # idle during the load; the server has its own connections
+
+    n = args.api_requests
+    bodies = [
+        json.dumps(
+            {"events": terse[i // 2 % len(terse)] if i % 2 == 0 else raw[i // 2 % len(raw)]}, separators=(",", ":")
+        ).encode()
+        for i in range(n)
+    ]
+    server = log_path = None
+    if args.url:
+        parts = urlsplit(args.url)
+        host, port = parts.hostname or "127.0.0.1", parts.port or 80
+        server_line = f"external server at {args.url}"
+    else:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        host, port = "127.0.0.1", free_port()
+        log_path = RESULTS / f"classify-{args.server}.log"
+        server = start_server(args.server, args.workers, port, log_path)
+        server_line = f"gunicorn, {args.workers} sync workers" if args.server == "gunicorn" else "runserver --noreload (threaded)"
+    try:
+        wait_ready(f"http://{host}:{port}", server, log_path)
+        # Every worker loads its URLconf and the model before the clock starts.
+        send_requests(host, port, secret, bodies[: 8 * args.workers], concurrency=2 * args.workers)
+        started = time.perf_counter()
+        outcomes = send_requests(host, port, secret, bodies, concurrency=args.concurrency)
+        wall = time.perf_counter() - started
+    finally:
+        if server is not None:
+            server.terminate()
+            try:
+                server.wait(15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+    notes = [f"API server: {server_line}; client: {args.concurrency} thread(s), a fresh connection per request"]
+    statuses: dict[int, int] = {}
+    for status, _, _ in outcomes:
+        statuses[status] = statuses.get(status, 0) + 1
+    notes.append(
+        "API status codes: " + ", ".join(f"{code or 'transport error'}: {count}" for code, count in sorted(statuses.items()))
+    )
+    failures = [(status, body) for status, body, _ in outcomes if status != 200]
+    if failures:
+        status, body = failures[0]
+        notes.append(f"API first non-200 answer: {status} {body[:300].decode(errors='replace')}")
+    ok = sorted(ms for status, _, ms in outcomes if status == 200)
+    if not ok:
+        if statuses.get(404) == len(outcomes):
+            notes.append(f"API: {CLASSIFY_PATH} answered 404 for every request: the running server has no such endpoint")
+        return [Row("API POST /api/v1/classify/", "no 200 answers", f"p50 ≤ {TARGET_API_P50_MS:g} ms")], notes
+    p50, p99 = percentile(ok, 50), percentile(ok, 99)
+    rows = [
+        Row(
+            f"API POST /api/v1/classify/ (n={len(ok)})",
+            f"p50 {p50:.2f} ms  p99 {p99:.2f} ms",
+            f"p50 ≤ {TARGET_API_P50_MS:g} ms",
+            p50 <= TARGET_API_P50_MS,
+        ),
+        Row("  (throughput)", f"{len(outcomes) / wall:,.0f} requests/s"),
+    ]
+    return rows, notes
+
+
+# ---------------------------------------------------------------- main
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--traces", type=int, default=2000, help="traces for the per-trace latency (each terse and raw)")
+    parser.add_argument("--batch", type=int, default=10_000, help="traces in the one-call batch")
+    parser.add_argument("--api-requests", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=1, help="API client threads")
+    parser.add_argument("--server", choices=["gunicorn", "runserver"], default="gunicorn")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    parser.add_argument("--url", help="a running server (same DATABASE_URL and FORMRECAP_MODEL_DIR) instead of starting one")
+    parser.add_argument("--seed", type=int, default=2024, help="simulator seed of the workload")
+    args = parser.parse_args()
+    if min(args.traces, args.batch, args.api_requests, args.concurrency, args.workers) < 1:
+        parser.error("--traces, --batch, --api-requests, --concurrency and --workers must be at least 1")
+
+    sys.path.insert(0, str(REPO))
+    notes = configure_environment()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    model_version, how = ensure_active_model()
+    notes.append(f"model: {model_version.label} ({how})")
+
+    raw, terse = workload(max(args.traces, args.batch), args.seed)
+    notes.append(
+        f"workload: {len(raw):,} simulated sessions (seed {args.seed}), "
+        f"median {statistics.median(len(e) for e in raw):.0f} raw events / "
+        f"{statistics.median(t.count(',') + 1 for t in terse):.0f} terse tokens per session; "
+        f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
+    )
+    rows = in_process_rows(raw, terse, traces=args.traces, batch=args.batch)
+    more_rows, api_notes = api_rows(args, raw, terse)
+
+    for note in notes + api_notes:
+        print(note)
+    print(f"\n  {'measure':38} {'figure':34} {'target':14} verdict")
+    for row in rows + more_rows:
+        print(row.line())
+    missed = [row.name for row in rows + more_rows if row.passed is False]
+    print("\nall measured targets met" if not missed else f"\n{len(missed)} target(s) missed")
+    return 0 if not missed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
