@@ -7,8 +7,8 @@ used as raw snippet events and as its terse trace.
 
 - in-process: one trace at a time, parsing included (``trace_from_input`` then the embedded
   backend's ``classify`` of that one trace: features, model, explanation); p50/p99 for terse and raw.
-- batch: the embedded backend classifies 10,000 parsed raw traces in one call (features + model +
-  explanations); parsing them is timed separately. Median of 3 runs.
+- batch: 10,000 raw sessions parsed into traces and classified by the embedded backend in one call
+  (parsing + features + model + explanations). Median of 3 runs, parse and classify shown apart.
 - API: the bench migrates DATABASE_URL (SQLite under bench/results when unset), creates a tenant and
   an API key through formrecap.services, makes sure an embedded model is active (trains a small one,
   3,000 sessions, when none is), starts gunicorn with N sync workers (or ``runserver --noreload``)
@@ -123,20 +123,21 @@ def single_trace_latencies_ms(backend, inputs: list) -> list[float]:
     return sorted(timings)
 
 
-def batch_seconds(backend, raw: list[list[dict]], runs: int = 3) -> tuple[float, float, list[float]]:
-    """(parse seconds, median classify seconds, every classify run) for one batch of raw traces."""
+def batch_seconds(backend, raw: list[list[dict]], runs: int = 3) -> tuple[float, list[float], list[float]]:
+    """(median total seconds, parse seconds per run, classify seconds per run) for one batch of raw traces."""
     from classifier.trace import trace_from_input
 
-    started = time.perf_counter()
-    traces = [trace_from_input(events) for events in raw]
-    parse = time.perf_counter() - started
-    classify_runs = []
+    parse_runs, classify_runs = [], []
     for _ in range(runs):
         started = time.perf_counter()
+        traces = [trace_from_input(events) for events in raw]
+        parsed = time.perf_counter()
         results = backend.classify(traces)
-        classify_runs.append(time.perf_counter() - started)
+        parse_runs.append(parsed - started)
+        classify_runs.append(time.perf_counter() - parsed)
         assert len(results) == len(traces)
-    return parse, statistics.median(classify_runs), classify_runs
+    totals = [p + c for p, c in zip(parse_runs, classify_runs, strict=True)]
+    return statistics.median(totals), parse_runs, classify_runs
 
 
 def in_process_rows(raw: list[list[dict]], terse: list[str], *, traces: int, batch: int) -> list[Row]:
@@ -157,17 +158,17 @@ def in_process_rows(raw: list[list[dict]], terse: list[str], *, traces: int, bat
                 p50 <= TARGET_IN_PROCESS_P50_MS,
             )
         )
-    parse, median, runs = batch_seconds(backend, raw[:batch])
+    median, parse_runs, classify_runs = batch_seconds(backend, raw[:batch])
     rows.append(
         Row(
-            f"batch of {len(raw[:batch]):,} raw traces, classify",
+            f"batch of {len(raw[:batch]):,} raw traces, parse + classify",
             f"{median:.3f} s ({len(raw[:batch]) / median:,.0f}/s)",
             f"≤ {TARGET_BATCH_S:g} s",
             median <= TARGET_BATCH_S,
         )
     )
-    rows.append(Row("  (runs)", ", ".join(f"{r:.3f} s" for r in runs)))
-    rows.append(Row("  (+ parsing the batch, not in target)", f"{parse:.3f} s; total {parse + median:.3f} s"))
+    rows.append(Row("  (parse, per run)", ", ".join(f"{r:.3f} s" for r in parse_runs)))
+    rows.append(Row("  (classify, per run)", ", ".join(f"{r:.3f} s" for r in classify_runs)))
     return rows
 
 

@@ -157,6 +157,8 @@ def normalise_events(events: list[dict], *, max_tokens: int | None = MAX_TOKENS,
     # ends (covering the gap before), hand-written sessions often stamp it when it starts (covering
     # the gap after). Whatever a scroll does not explain before it is credited to the gap after it.
     credit = 0
+    run_field: str | None = None
+    run_count = 0
     for event in events:
         kind, ts, field = event["type"], event["ts"], event.get("field")
         uncovered = ts - previous_ts - credit
@@ -165,15 +167,18 @@ def normalise_events(events: list[dict], *, max_tokens: int | None = MAX_TOKENS,
             credit = max(0, event["duration_ms"] - max(0, uncovered))
         else:
             idle, credit = uncovered, 0
+        # An input run is kept as (field, count) and becomes one token when anything else happens.
+        if run_field is not None and (kind != "input" or field != run_field or idle >= IDLE_GAP_MS):
+            tokens.append(Token("input", run_field, count=run_count))
+            run_field = None
         if idle >= IDLE_GAP_MS:
             tokens.append(Token("scroll", "page", duration_ms=idle))
         if kind == "input":
-            last = tokens[-1] if tokens else None
-            if last is not None and last.kind == "input" and last.field == field:
-                tokens[-1] = Token("input", field, count=last.count + 1)
-                keystroke_intervals.append(ts - previous_ts)
+            if run_field is None:
+                run_field, run_count = field, 1
             else:
-                tokens.append(Token("input", field))
+                run_count += 1
+                keystroke_intervals.append(ts - previous_ts)
             if field in focused_at:
                 focus_to_input.append(ts - focused_at.pop(field))
         elif kind == "focus":
@@ -187,6 +192,8 @@ def normalise_events(events: list[dict], *, max_tokens: int | None = MAX_TOKENS,
         else:
             tokens.append(Token(kind))
         previous_ts = ts
+    if run_field is not None:
+        tokens.append(Token("input", run_field, count=run_count))
 
     # The token limit of a terse trace applies; the byte limit does not (raw bodies are bounded by the API),
     # and a stored session may ask for its last max_tokens instead of a refusal.

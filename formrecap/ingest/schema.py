@@ -9,6 +9,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 
 EVENT_TYPES = ("focus", "blur", "input", "scroll", "exit", "submit")
 FIELD_EVENTS = ("focus", "blur", "input")
@@ -122,51 +123,64 @@ def _events(value: object, *, max_events: int) -> list[dict]:
     events: list[dict] = []
     previous_ts = 0
     for index, raw in enumerate(value):
-        where = f"events[{index}]"
-        event = _event(raw, where)
+        try:
+            event = _event(raw)
+        except SchemaError as exc:
+            # _event names the key relative to the event (".ts: …"); the position is added only on error.
+            raise SchemaError(f"events[{index}]{exc}") from None
         if event["ts"] < previous_ts:
-            raise SchemaError(f"{where}.ts: timestamps must not decrease ({event['ts']} after {previous_ts})")
+            raise SchemaError(f"events[{index}].ts: timestamps must not decrease ({event['ts']} after {previous_ts})")
         previous_ts = event["ts"]
         events.append(event)
     return events
 
 
-def _event(raw: object, where: str) -> dict:
+def _event(raw: object) -> dict:
     if not isinstance(raw, dict):
-        raise SchemaError(f"{where}: must be an object")
+        raise SchemaError(": must be an object")
     kind = raw.get("type")
     if not isinstance(kind, str) or kind not in EVENT_KEYS:
-        raise SchemaError(f"{where}.type: must be one of {', '.join(EVENT_TYPES)}, got {kind!r}"[:300])
-    _reject_unknown(raw, EVENT_KEYS[kind], where=f"{where}.")
+        raise SchemaError(f".type: must be one of {', '.join(EVENT_TYPES)}, got {kind!r}"[:300])
+    _reject_unknown(raw, EVENT_KEYS[kind], where=".")
     if "ts" not in raw:
-        raise SchemaError(f"{where}.ts: required")
-    event = {"type": kind, "ts": _int(raw["ts"], f"{where}.ts", maximum=MAX_TS_MS)}
+        raise SchemaError(".ts: required")
+    event = {"type": kind, "ts": _int(raw["ts"], ".ts", maximum=MAX_TS_MS)}
 
-    if kind in FIELD_EVENTS or raw.get("field") is not None:
-        if raw.get("field") is None:
-            raise SchemaError(f"{where}.field: required for {kind} events")
-        event["field"] = _field_name(raw["field"], f"{where}.field")
+    field = raw.get("field")
+    if kind in FIELD_EVENTS or field is not None:
+        if field is None:
+            raise SchemaError(f".field: required for {kind} events")
+        event["field"] = _field_name(field, ".field")
     if kind == "blur" and raw.get("validation") is not None:
-        reason = _string(raw["validation"], f"{where}.validation", max_len=64)
+        reason = _string(raw["validation"], ".validation", max_len=64)
         if not REASON_RE.match(reason):
-            raise SchemaError(f"{where}.validation: must be snake_case [a-z0-9_], got {reason[:64]!r}")
+            raise SchemaError(f".validation: must be snake_case [a-z0-9_], got {reason[:64]!r}")
         event["validation"] = reason
     if kind == "scroll":
         if "duration_ms" not in raw:
-            raise SchemaError(f"{where}.duration_ms: required for scroll events")
-        event["duration_ms"] = _int(raw["duration_ms"], f"{where}.duration_ms", maximum=MAX_TS_MS)
+            raise SchemaError(".duration_ms: required for scroll events")
+        event["duration_ms"] = _int(raw["duration_ms"], ".duration_ms", maximum=MAX_TS_MS)
     return event
 
 
 def _field_name(value: object, where: str) -> str:
     raw = _string(value, where, max_len=256)
-    name = normalise_field_name(raw)
-    if not FIELD_RE.match(name):
+    name = _valid_field_name(raw)
+    if name is None:
         raise SchemaError(f"{where}: field names must be 1-64 characters of [a-z0-9_] after normalisation, got {raw[:64]!r}")
     return name
 
 
+@lru_cache(maxsize=8192)
+def _valid_field_name(raw: str) -> str | None:
+    # A session repeats a handful of field names hundreds of times: normalise each once.
+    name = normalise_field_name(raw)
+    return name if FIELD_RE.match(name) else None
+
+
 def _reject_unknown(data: dict, allowed: set[str], *, where: str) -> None:
+    if data.keys() <= allowed:
+        return
     unknown = sorted(str(k) for k in data.keys() - allowed)
     if unknown:
         raise SchemaError(f"{where}{ascii(unknown[0][:64])[1:-1]}: unknown key (allowed: {', '.join(sorted(allowed))})")
