@@ -52,12 +52,18 @@ def predictions_create_for_request(*, tenant: Tenant, result: TimedClassificatio
         )
         for c in result.classifications
     ]
-    return Prediction.objects.bulk_create(rows) if rows else []
+    return Prediction.objects.for_tenant(tenant).bulk_create(rows) if rows else []
 
 
 def session_trace(*, session: FormSession) -> Trace:
     """The session's events as a trace; a very long session keeps its last tokens (where it ended)."""
-    return normalise_events(form_session_events(session=session), max_tokens=MAX_TOKENS, keep_tail=True)
+    # Ingest checks each batch on its own, so a clock may step back between batches (a page reload):
+    # keep batch order and hold such timestamps at the last one, rather than refuse the whole session.
+    events, latest = [], 0
+    for event in form_session_events(session=session):
+        latest = max(latest, event["ts"])
+        events.append({**event, "ts": latest})
+    return normalise_events(events, max_tokens=MAX_TOKENS, keep_tail=True)
 
 
 def prediction_for_session(*, tenant: Tenant, session_id: int) -> Prediction | None:

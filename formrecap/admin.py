@@ -9,6 +9,8 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from classifier.admin import PredictionInline
+
 from .admin_tenancy import TenantScopedAdmin, TenantSiteListFilter, editable_tenant_ids, member_tenant_ids
 from .credentials import new_site_key
 from .models import ApiKey, FormSession, Membership, Site, Tenant, TraceChunk
@@ -198,7 +200,7 @@ class FormSessionAdmin(TenantScopedAdmin):
     list_filter = ["status", TenantSiteListFilter]
     search_fields = ["session_uuid", "form_id", "path", "visitor_ref"]
     date_hierarchy = "started_at"
-    inlines = [TraceChunkInline]
+    inlines = [PredictionInline, TraceChunkInline]
     readonly_fields = [f.name for f in FormSession._meta.fields]
 
     def has_add_permission(self, request) -> bool:

@@ -104,6 +104,7 @@ class TenantSiteListFilter(admin.SimpleListFilter):
 
     title = "site"
     parameter_name = "site"
+    site_lookup = "site_id"  # from the listed model to its site's id (e.g. "session__site_id")
 
     def lookups(self, request, model_admin):
         sites = Site.all_tenants.order_by("name")
@@ -116,4 +117,4 @@ class TenantSiteListFilter(admin.SimpleListFilter):
             return queryset
         listed = {str(site_id) for site_id, _ in self.lookup_choices}
         # Only the user's own sites can be filtered on; anything else (a foreign id, "abc") matches nothing.
-        return queryset.filter(site_id=int(self.value())) if self.value() in listed else queryset.none()
+        return queryset.filter(**{self.site_lookup: int(self.value())}) if self.value() in listed else queryset.none()

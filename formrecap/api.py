@@ -1,11 +1,16 @@
-"""Tenant-scoped read API: sites and form sessions."""
+"""Tenant-scoped read API: sites and form sessions (with their trace and latest prediction)."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
+
+from classifier.api import PredictionOutput, PredictionSummaryOutput
+from classifier.labels import CLASSES, CODES
+from classifier.services import session_trace
+from classifier.trace import TraceError, serialise_trace
 
 from .api_base import TenantApiView
 from .models import FormSession
@@ -35,6 +40,12 @@ class SiteDetailApi(TenantApiView):
         return Response(SiteOutput(site).data)
 
 
+def _latest_prediction(session: FormSession):
+    """From the prefetch form_session_list sets up, so a page of sessions costs one query for all predictions."""
+    newest_first = session.predictions_newest_first
+    return newest_first[0] if newest_first else None
+
+
 class SessionOutput(serializers.Serializer):
     id = serializers.IntegerField()
     session_id = serializers.UUIDField(source="session_uuid")
@@ -49,13 +60,50 @@ class SessionOutput(serializers.Serializer):
     submitted_at = serializers.DateTimeField(allow_null=True)
     batch_count = serializers.IntegerField()
     event_count = serializers.IntegerField()
+    prediction = serializers.SerializerMethodField(help_text="the latest prediction, or null if not classified")
+
+    @extend_schema_field(PredictionSummaryOutput(allow_null=True))
+    def get_prediction(self, session: FormSession) -> dict | None:
+        latest = _latest_prediction(session)
+        return None if latest is None else PredictionSummaryOutput(latest).data
 
 
 class SessionDetailOutput(SessionOutput):
     events = serializers.SerializerMethodField()
+    trace = serializers.SerializerMethodField(help_text="the events in the trace language, or null without events")
+    prediction = serializers.SerializerMethodField(help_text="the latest prediction, or null if not classified")
 
     def get_events(self, session: FormSession) -> list[dict]:
         return form_session_events(session=session)
+
+    def get_trace(self, session: FormSession) -> str | None:
+        if not session.event_count:
+            return None
+        try:
+            return serialise_trace(session_trace(session=session))
+        except TraceError:  # stored events that make no trace (none at all): nothing to show
+            return None
+
+    @extend_schema_field(PredictionOutput(allow_null=True))
+    def get_prediction(self, session: FormSession) -> dict | None:
+        latest = _latest_prediction(session)
+        return None if latest is None else PredictionOutput(latest).data
+
+
+class PredictedClassField(serializers.Field):
+    """A class code (1-6) or name (``distraction``) → the code."""
+
+    default_error_messages = {"invalid": f"must be a class code 1-6 or one of: {', '.join(CLASSES.values())}"}
+    accepted = {**CODES, **{str(code): code for code in CLASSES}}
+
+    def to_internal_value(self, data) -> int:
+        code = self.accepted.get(str(data).strip())
+        if code is None:
+            self.fail("invalid")
+        return code
+
+    def to_representation(self, value: int) -> int:
+        return value
 
 
 class SessionListApi(TenantApiView):
@@ -64,6 +112,8 @@ class SessionListApi(TenantApiView):
         status = serializers.ChoiceField(choices=FormSession.Status.choices, required=False)
         started_after = serializers.DateTimeField(required=False)
         started_before = serializers.DateTimeField(required=False)
+        # "class" is a Python keyword, so the field is put into the class namespace by name.
+        locals()["class"] = PredictedClassField(source="predicted_class", required=False)
 
     @extend_schema(
         parameters=[
@@ -71,6 +121,12 @@ class SessionListApi(TenantApiView):
             OpenApiParameter("status", str, enum=FormSession.Status.values),
             OpenApiParameter("started_after", str, description="ISO 8601"),
             OpenApiParameter("started_before", str, description="ISO 8601"),
+            OpenApiParameter(
+                "class",
+                str,
+                enum=[*map(str, CLASSES), *CLASSES.values()],
+                description="the class (code or name) of the session's latest prediction",
+            ),
         ],
         responses=SessionOutput(many=True),
     )

@@ -3,7 +3,9 @@
 from datetime import datetime
 
 from django.core.cache import cache
-from django.db.models import QuerySet
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+
+from classifier.models import Prediction
 
 from .credentials import hash_api_secret
 from .models import ApiKey, FormSession, Site, Tenant
@@ -49,8 +51,19 @@ def form_session_list(
     status: str | None = None,
     started_after: datetime | None = None,
     started_before: datetime | None = None,
+    predicted_class: int | None = None,
 ) -> QuerySet[FormSession]:
-    sessions = FormSession.objects.for_tenant(tenant).select_related("site").order_by("-started_at", "-id")
+    """The tenant's sessions, newest first; each carries ``predictions_newest_first`` (one query for a page).
+
+    ``predicted_class`` (a code 1-6) keeps the sessions whose latest prediction has that class.
+    """
+    predictions = Prediction.objects.for_tenant(tenant).select_related("model_version").order_by("-created_at", "-id")
+    sessions = (
+        FormSession.objects.for_tenant(tenant)
+        .select_related("site")
+        .prefetch_related(Prefetch("predictions", queryset=predictions, to_attr="predictions_newest_first"))
+        .order_by("-started_at", "-id")
+    )
     if site_id is not None:
         sessions = sessions.filter(site_id=site_id)
     if status is not None:
@@ -59,6 +72,9 @@ def form_session_list(
         sessions = sessions.filter(started_at__gte=started_after)
     if started_before is not None:
         sessions = sessions.filter(started_at__lt=started_before)
+    if predicted_class is not None:
+        latest_code = Subquery(predictions.filter(session=OuterRef("pk")).values("code")[:1])
+        sessions = sessions.annotate(latest_predicted_code=latest_code).filter(latest_predicted_code=predicted_class)
     return sessions
 
 

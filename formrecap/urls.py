@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from classifier import api as classifier_api
+
 from . import api, snippet
 from .ingest.api import IngestApi
 
@@ -11,6 +13,8 @@ api_v1 = [
     path("api/v1/sites/<int:site_id>/", api.SiteDetailApi.as_view(), name="site-detail"),
     path("api/v1/sessions/", api.SessionListApi.as_view(), name="session-list"),
     path("api/v1/sessions/<int:session_id>/", api.SessionDetailApi.as_view(), name="session-detail"),
+    path("api/v1/classify/", classifier_api.ClassifyApi.as_view(), name="classify"),
+    path("api/v1/classify/batch/", classifier_api.ClassifyBatchApi.as_view(), name="classify-batch"),
 ]
 
 urlpatterns = [

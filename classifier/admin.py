@@ -1,0 +1,123 @@
+"""Django admin for predictions: read-only and tenant-scoped (TenantScopedAdmin); also inline on a session's page."""
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.utils.html import format_html, format_html_join
+
+from formrecap.admin_tenancy import TenantScopedAdmin, TenantSiteListFilter
+from formrecap.models import FormSession
+
+from .labels import CLASSES
+from .models import Prediction
+
+
+class ConfidenceBandFilter(admin.SimpleListFilter):
+    title = "confidence"
+    parameter_name = "confidence"
+    bands = {"high": (0.8, None), "medium": (0.5, 0.8), "low": (None, 0.5)}
+
+    def lookups(self, request, model_admin):
+        return [("high", "≥ 0.8"), ("medium", "0.5 – 0.8"), ("low", "< 0.5")]
+
+    def queryset(self, request, queryset: QuerySet) -> QuerySet:
+        if self.value() not in self.bands:
+            return queryset
+        low, high = self.bands[self.value()]
+        if low is not None:
+            queryset = queryset.filter(confidence__gte=low)
+        if high is not None:
+            queryset = queryset.filter(confidence__lt=high)
+        return queryset
+
+
+class PredictionSiteFilter(TenantSiteListFilter):
+    site_lookup = "session__site_id"  # API predictions have no session, so no site: any site filter hides them
+
+
+class PredictionColumns:
+    """How a prediction reads in admin, shared by its own pages and the inline on a session."""
+
+    @admin.display(description="class", ordering="code")
+    def class_name(self, prediction: Prediction) -> str:
+        return f"{prediction.code} {prediction.label}"
+
+    @admin.display(description="confidence", ordering="confidence")
+    def confidence_rounded(self, prediction: Prediction) -> str:
+        return f"{prediction.confidence:.3f}"
+
+    @admin.display(description="probabilities")
+    def probabilities_ranked(self, prediction: Prediction) -> str:
+        ranked = sorted((prediction.probabilities or {}).items(), key=lambda item: -item[1])
+        return ", ".join(f"{CLASSES.get(int(code), code)} {p:.3f}" for code, p in ranked)
+
+    @admin.display(description="explanation")
+    def explanation_shown(self, prediction: Prediction) -> str:
+        explanation = prediction.explanation or {}
+        signals = format_html_join("", "<li>{}</li>", ((signal,) for signal in explanation.get("signals", [])))
+        return format_html("{}<ul style='margin:0'>{}</ul>", explanation.get("reason", ""), signals)
+
+
+@admin.register(Prediction)
+class PredictionAdmin(PredictionColumns, TenantScopedAdmin):
+    list_display = [
+        "created_at",
+        "class_name",
+        "confidence_rounded",
+        "calibrated",
+        "backend",
+        "model_version",
+        "source",
+        "session",
+        "tenant",
+    ]
+    list_filter = ["code", ConfidenceBandFilter, "calibrated", "backend", "source", PredictionSiteFilter]
+    list_select_related = ["model_version", "session", "tenant"]
+    ordering = ["-created_at", "-id"]
+    date_hierarchy = "created_at"
+    fields = [
+        "tenant",
+        "source",
+        "session",
+        "class_name",
+        "confidence",
+        "calibrated",
+        "probabilities_ranked",
+        "explanation_shown",
+        "backend",
+        "model_version",
+        "latency_ms",
+        "created_at",
+    ]
+    readonly_fields = fields
+
+    # Predictions are made by the classifier, never typed in. Deleting follows the tenant roles, so that
+    # an editor can still delete a session (its predictions go with it).
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class PredictionInline(PredictionColumns, admin.TabularInline):
+    """A session's predictions (one per model version) on the FormSession page."""
+
+    model = Prediction
+    fields = ["created_at", "class_name", "confidence_rounded", "calibrated", "model_version", "backend", "explanation_shown"]
+    readonly_fields = fields
+    ordering = ["-created_at", "-id"]
+    extra = 0
+    can_delete = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("model_version")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        # Predictions belong to their session (obj): whoever may view it may read how it was classified.
+        return self.admin_site.get_model_admin(FormSession).has_view_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
