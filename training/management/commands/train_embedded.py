@@ -11,10 +11,9 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from classifier.embedded_model import EmbeddedModel
 from training.embedded import EmbeddedConfig, evaluate_labelled_file
 from training.services import embedded_model_train_and_register
-
-from classifier.embedded_model import EmbeddedModel
 
 HAND_LABELLED = Path(settings.BASE_DIR) / "tests" / "data" / "hand_labelled.jsonl"
 
@@ -47,13 +46,11 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps(report))
             return
-        self.stdout.write(
-            f"registered {model_version.label} (id {model_version.pk}, {model_version.status}), T = {model_version.temperature:.3f}"
-        )
+        mv = model_version
+        self.stdout.write(f"registered {mv.label} (id {mv.pk}, {mv.status}), T = {mv.temperature:.3f}")
         for name in ("synthetic_test_raw", "synthetic_test_terse", "hand_labelled"):
             if name in report:
                 m = report[name]
                 low, high = m["macro_f1_ci95"]
-                self.stdout.write(
-                    f"  {name:22} n={m['n']:5}  macro-F1 {m['macro_f1']:.4f} [{low:.3f}, {high:.3f}]  ECE {m['ece']:.4f}  Brier {m['brier']:.4f}"
-                )
+                f1 = f"macro-F1 {m['macro_f1']:.4f} [{low:.3f}, {high:.3f}]"
+                self.stdout.write(f"  {name:22} n={m['n']:5}  {f1}  ECE {m['ece']:.4f}  Brier {m['brier']:.4f}")
