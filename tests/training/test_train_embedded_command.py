@@ -1,0 +1,32 @@
+"""`train_embedded`: trains, registers, activates the first model, reports the hand-labelled set."""
+
+import json
+from pathlib import Path
+
+from django.core.management import call_command
+
+from training.models import ModelVersion
+
+
+def run(capsys, *args) -> dict:
+    call_command("train_embedded", "--count", "700", "--json", *args)
+    return json.loads(capsys.readouterr().out)
+
+
+def test_first_model_is_registered_and_active(db, capsys):
+    report = run(capsys)
+    version = ModelVersion.objects.get(pk=report["model_version"])
+    assert version.status == "active" and version.kind == "embedded" and version.version == 1
+    assert (Path(version.artifact_uri) / "model.json").exists() and (Path(version.artifact_uri) / "weights.npz").exists()
+    assert version.temperature == report["temperature"] > 0
+    assert version.data_manifest["seed"] == 7 and version.data_manifest["dedup"]["total"] == 700
+    assert report["hand_labelled"]["n"] >= 60 and 0 <= report["hand_labelled"]["ece"] <= 1
+
+
+def test_later_models_stay_candidates_unless_activated(db, capsys):
+    first = run(capsys)
+    second = run(capsys, "--seed", "8")
+    assert ModelVersion.objects.get(pk=second["model_version"]).status == "candidate"
+    third = run(capsys, "--seed", "9", "--activate")
+    statuses = dict(ModelVersion.objects.values_list("pk", "status"))
+    assert statuses == {first["model_version"]: "retired", second["model_version"]: "candidate", third["model_version"]: "active"}
