@@ -48,3 +48,24 @@ class Prediction(models.Model):
     @property
     def label(self) -> str:
         return CLASSES[self.code]
+
+
+class SessionLabel(models.Model):
+    """An operator's verdict on why a session was abandoned; these labels feed retraining."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="session_labels")
+    session = models.OneToOneField(FormSession, on_delete=models.CASCADE, related_name="label")
+    code = models.PositiveSmallIntegerField(choices=[(code, name) for code, name in CLASSES.items()])
+    labelled_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    all_tenants = models.Manager()
+    objects = TenantManager()
+
+    class Meta:
+        default_manager_name = "all_tenants"
+
+    def __str__(self) -> str:
+        return f"{self.session_id}: {CLASSES[self.code]}"
