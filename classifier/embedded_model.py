@@ -38,12 +38,6 @@ class EmbeddedModel:
         features = features_matrix(traces)
         return features, self.probabilities(features)
 
-    def contributions(self, features: np.ndarray, code: int) -> np.ndarray:
-        """How much each feature pushed class ``code``'s logit above the class average (for explanations)."""
-        z = self.standardise(features)
-        weights = self.coef[code - 1] - self.coef.mean(axis=0)
-        return z * weights
-
     def with_temperature(self, temperature: float) -> "EmbeddedModel":
         return EmbeddedModel(self.mean, self.scale, self.coef, self.intercept, temperature, self.feature_names)
 

@@ -1,4 +1,9 @@
-"""Explanations in operator words: the evidence for the predicted class, read off the trace."""
+"""Explanations in operator words: the evidence for the predicted class, read off the trace.
+
+Each statement is made only when the trace supports it.
+"""
+
+from dataclasses import dataclass
 
 from .backends.base import Explanation
 from .features import LONG_IDLE_MS, field_activity
@@ -28,82 +33,129 @@ def _names(fields: list[str], limit: int = 3) -> str:
     return shown + (f" and {len(fields) - limit} more" if len(fields) > limit else "")
 
 
-def explain(trace: Trace, code: int) -> Explanation:
-    activity = field_activity(trace)
-    tokens = trace.tokens
-    typed = [f for f, a in activity.items() if a["keystrokes"] and f != "page"]
-    failing = sorted((f for f, a in activity.items() if a["failures"]), key=lambda f: -activity[f]["failures"])
-    scrolls = [t.duration_ms or 0 for t in tokens if t.kind == "scroll"]
-    longest = max(scrolls, default=0)
-    info = [f for f in activity if is_informational(f)]
-    required = [f for f in activity if is_requirement(f)]
-    looked_only = [f for f, a in activity.items() if a["focus"] and not a["keystrokes"]]
-    signals: list[str] = []
+@dataclass
+class _Evidence:
+    """What the explanations read off a trace, computed once."""
 
-    if code == 1:
-        for f in failing[:2]:
-            a = activity[f]
-            times = "once" if a["failures"] == 1 else f"{a['failures']} times"
-            signals.append(f"{f} failed validation {times} ({a['reason']})")
-        if failing:
-            signals.append(f"no progress past {failing[0]} before leaving")
-        reason = (
-            f"The visitor was trying to finish but {failing[0] if failing else 'a field'} kept failing validation, so they left."
+    trace: Trace
+    activity: dict
+    typed: list[str]
+    failing: list[str]
+    longest_idle: int
+    looked_only: list[str]
+
+    @classmethod
+    def of(cls, trace: Trace) -> "_Evidence":
+        activity = field_activity(trace)
+        return cls(
+            trace=trace,
+            activity=activity,
+            typed=[f for f, a in activity.items() if a["keystrokes"]],
+            failing=sorted((f for f, a in activity.items() if a["failures"]), key=lambda f: -activity[f]["failures"]),
+            longest_idle=max((t.duration_ms or 0 for t in trace.tokens if t.kind == "scroll"), default=0),
+            looked_only=[f for f, a in activity.items() if a["focus"] and not a["keystrokes"]],
         )
-    elif code == 2:
-        idle_at = next((i for i, t in enumerate(tokens) if t.kind == "scroll" and (t.duration_ms or 0) == longest), len(tokens))
+
+    def typed_after(self, field: str) -> list[str]:
+        """Fields typed after ``field`` first failed."""
+        tokens = self.trace.tokens
+        first = next((i for i, t in enumerate(tokens) if t.kind == "blur" and t.field == field and t.reason), len(tokens))
+        return sorted({t.field for t in tokens[first:] if t.kind == "input" and t.field != field})
+
+
+def _validation_error(e: _Evidence) -> tuple[list[str], str]:
+    signals = []
+    for field in e.failing[:2]:
+        a = e.activity[field]
+        times = "once" if a["failures"] == 1 else f"{a['failures']} times"
+        signals.append(f"{field} failed validation {times} ({a['reason']})")
+    if not e.failing:
+        return ["no validation failure was recorded"], "The visitor seems blocked by the form, though no failure was recorded."
+    later = e.typed_after(e.failing[0])
+    signals.append(f"then typed only {_names(later)}" if later else f"no progress past {e.failing[0]} before leaving")
+    return signals, f"The visitor was trying to finish but {e.failing[0]} kept failing validation, so they left."
+
+
+def _distraction(e: _Evidence) -> tuple[list[str], str]:
+    tokens = e.trace.tokens
+    signals = []
+    idle_at = next(
+        (i for i, t in enumerate(tokens) if t.kind == "scroll" and (t.duration_ms or 0) == e.longest_idle), len(tokens)
+    )
+    if e.longest_idle:
         before = len({t.field for t in tokens[:idle_at] if t.kind == "input"})
-        if longest:
-            signals.append(f"idle {human_duration(longest)} after {_plural(before, 'field')}")
-        signals.append(
-            f"{_plural(len(typed), 'field')} filled without errors" if not failing else f"{_plural(len(typed), 'field')} filled"
-        )
-        if any(t.kind in ("focus", "input") for t in tokens[idle_at + 1 :]):
-            signals.append("came back briefly after the pause, then left")
-        reason = (
-            f"Steady progress, then {human_duration(longest) if longest else 'a long'} of inactivity and no return to finish."
-        )
-    elif code == 3:
-        if info:
-            visits = sum(activity[f]["focus"] for f in info)
-            signals.append(f"looked at {_names(info)} ({_plural(visits, 'visit')}) without typing")
-        revisited = [f for f in info if activity[f]["focus"] > 1]
-        if revisited:
-            signals.append(f"returned to {revisited[0]} {activity[revisited[0]]['focus']} times")
-        signals.append(f"typed only {_names(typed)}" if typed else "typed nothing in the form")
-        reason = "The visitor was evaluating prices and terms of the offer rather than filling the form."
-    elif code == 4:
-        keystrokes = sum(activity[f]["keystrokes"] for f in typed)
-        signals.append(f"typed {_plural(len(typed), 'field')} fluently ({keystrokes} keystrokes), no errors")
-        end = tokens[-2] if len(tokens) >= 2 and tokens[-1].kind in ("exit", "submit") else tokens[-1]
-        if end.kind == "input":
-            signals.append(f"left mid-way through {end.field} after {_plural(end.count, 'keystroke')}")
-        if longest < LONG_IDLE_MS:
-            signals.append("no pause before leaving")
-        reason = "The visitor was actively filling the form and left abruptly, likely by accident (back button, closed tab)."
-    elif code == 5:
-        no_focus = sum(t.count for t in tokens if t.kind == "input") if not any(t.kind == "focus" for t in tokens) else 0
-        if no_focus:
-            signals.append(f"{no_focus} keystrokes injected with no focus or blur")
-        burst = max((t for t in tokens if t.kind == "input"), key=lambda t: t.count, default=None)
-        if burst is not None and burst.count >= 40:
-            signals.append(f"{burst.count} characters in {burst.field} in one burst")
-        timing = trace.timing
-        if timing is not None:
-            signals.append(f"whole session in {human_duration(timing.duration_ms)}")
-        if tokens and tokens[-1].kind == "submit":
-            signals.append("fields filled in strict order, then submitted")
-        reason = "The input pattern is mechanically impossible for a human visitor."
-    else:
-        if required:
-            signals.append(f"looked at {_names(required)} and left")
-        if looked_only:
-            typed_too = f", typed {_names(typed)}" if typed else ""
-            signals.append(f"focused {_plural(len(looked_only), 'field')} without typing{typed_too}")
-        elif not typed:
-            signals.append("only glanced at the page, typed nothing")
+        signals.append(f"idle {human_duration(e.longest_idle)} after {_plural(before, 'field')}")
+    errors = " without errors" if not e.failing else ""
+    signals.append(f"{_plural(len(e.typed), 'field')} filled{errors}")
+    if any(t.kind in ("focus", "input") for t in tokens[idle_at + 1 :]):
+        signals.append("came back briefly after the pause, then left")
+    pause = f"{human_duration(e.longest_idle)} of inactivity" if e.longest_idle else "a long inactivity"
+    return signals, f"Steady progress, then {pause} and no return to finish."
+
+
+def _comparison_shopping(e: _Evidence) -> tuple[list[str], str]:
+    signals = []
+    browsed = [f for f in e.looked_only if is_informational(f)] or e.looked_only
+    if browsed:
+        visits = sum(e.activity[f]["focus"] for f in browsed)
+        signals.append(f"looked at {_names(browsed)} ({_plural(visits, 'visit')}) without typing")
+    revisited = [f for f in browsed if e.activity[f]["focus"] > 1]
+    if revisited:
+        signals.append(f"returned to {revisited[0]} {e.activity[revisited[0]]['focus']} times")
+    signals.append(f"typed only {_names(e.typed)}" if e.typed else "typed nothing in the form")
+    return signals, "The visitor was evaluating the offer (prices, plans, terms) rather than filling the form."
+
+
+def _accidental_exit(e: _Evidence) -> tuple[list[str], str]:
+    tokens = e.trace.tokens
+    keystrokes = sum(e.activity[f]["keystrokes"] for f in e.typed)
+    errors = ", no errors" if not e.failing else ""
+    signals = [f"typed {_plural(len(e.typed), 'field')} fluently ({_plural(keystrokes, 'keystroke')}){errors}"]
+    end = tokens[-2] if len(tokens) >= 2 and tokens[-1].kind in ("exit", "submit") else tokens[-1]
+    if end.kind == "input":
+        signals.append(f"left mid-way through {end.field} after {_plural(end.count, 'keystroke')}")
+    if e.longest_idle < LONG_IDLE_MS:
+        signals.append("no pause before leaving")
+    return signals, "The visitor was actively filling the form and left abruptly, likely by accident (back button, closed tab)."
+
+
+def _bot(e: _Evidence) -> tuple[list[str], str]:
+    tokens = e.trace.tokens
+    signals = []
+    if not any(t.kind == "focus" for t in tokens):
+        signals.append(f"{sum(t.count for t in tokens if t.kind == 'input')} keystrokes injected with no focus or blur")
+    burst = max((t for t in tokens if t.kind == "input"), key=lambda t: t.count, default=None)
+    if burst is not None and burst.count >= 40:
+        signals.append(f"{burst.count} characters in {burst.field} in one burst")
+    if e.trace.timing is not None:
+        signals.append(f"whole session in {human_duration(e.trace.timing.duration_ms)}")
+    runs = [t.field for t in tokens if t.kind == "input"]
+    if tokens and tokens[-1].kind == "submit":
+        in_order = len(runs) == len(set(runs))
+        signals.append("each field filled once, in order, then submitted" if in_order else "ended in a submit")
+    return signals, "The input pattern is mechanically impossible for a human visitor."
+
+
+def _committed_leave(e: _Evidence) -> tuple[list[str], str]:
+    signals = []
+    required = [f for f in e.activity if is_requirement(f)]
+    if required:
+        signals.append(f"looked at {_names(required)} and left")
+    if e.looked_only:
+        typed_too = f", typed {_names(e.typed)}" if e.typed else ""
+        signals.append(f"focused {_plural(len(e.looked_only), 'field')} without typing{typed_too}")
+    elif not e.typed:
+        signals.append("only glanced at the page, typed nothing")
+    if not e.failing and e.longest_idle < LONG_IDLE_MS:
         signals.append("no validation errors and no long pause")
-        if trace.timing is not None:
-            signals.append(f"short session: {human_duration(trace.timing.duration_ms)}")
-        reason = "The visitor looked at what the form asks for and decided not to continue."
+    if e.trace.timing is not None:
+        signals.append(f"short session: {human_duration(e.trace.timing.duration_ms)}")
+    return signals, "The visitor looked at what the form asks for and decided not to continue."
+
+
+_BY_CLASS = {1: _validation_error, 2: _distraction, 3: _comparison_shopping, 4: _accidental_exit, 5: _bot, 6: _committed_leave}
+
+
+def explain(trace: Trace, code: int) -> Explanation:
+    signals, reason = _BY_CLASS[code](_Evidence.of(trace))
     return Explanation(signals=signals[:MAX_SIGNALS], reason=reason)

@@ -30,7 +30,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "tokens_after_long_idle", "inputs_after_long_idle", "long_idle_position",
     # informational regions and requirement-heavy fields
     "n_info_focus", "n_info_distinct", "info_revisits", "info_focus_fraction", "n_info_typed", "n_req_focus",
-    "n_req_typed", "req_focus_fraction", "n_plain_focus_no_input",
+    "n_req_typed", "req_focus_fraction", "n_plain_focus_no_input", "n_looked_distinct", "looked_revisits", "looked_fraction",
     # bots
     "inputs_without_focus", "inputs_without_focus_fraction", "no_focus_at_all", "no_blur_with_inputs", "log_max_run",
     "log_mean_keystrokes_per_field", "n_runs_over_100", "strict_single_pass", "focus_input_no_blur_fraction", "no_scroll",
@@ -169,6 +169,9 @@ def _feature_values(trace: Trace) -> list[float]:  # noqa: C901 - one pass over 
 
     n_fields = len(fields)
     n_typed = len(typed)
+    # Looked at but never typed in, whatever the name: comparison shoppers come back to these.
+    looked_focus = Counter(t.field for t in tokens if t.kind == "focus" and t.field not in typed)
+    n_looked = len(looked_focus)
     info_total = sum(info_focus.values())
     timing = trace.timing
     if timing is not None:
@@ -228,6 +231,9 @@ def _feature_values(trace: Trace) -> list[float]:  # noqa: C901 - one pass over 
         req_typed,
         req_focus / focus_count if focus_count else 0.0,
         plain_focus_no_input,
+        n_looked,
+        sum(looked_focus.values()) - n_looked,
+        n_looked / n_fields if n_fields else 0.0,
         # bots
         inputs_without_focus,
         inputs_without_focus / input_count if input_count else 0.0,

@@ -75,3 +75,12 @@ def embedded_model_train_and_register(*, config: EmbeddedConfig, activate: bool 
     if activate or (activate is None and model_version_active(kind=ModelVersion.Kind.EMBEDDED) is None):
         model_version = model_version_activate(model_version=model_version, reason="trained and activated by train_embedded")
     return model_version
+
+
+def embedded_model_ensure_usable(*, count: int) -> tuple[ModelVersion, bool]:
+    """(active embedded model, whether it was trained now). Trains and activates one when none is active or the
+    active one's files are gone (a wiped var/ folder), so the demo always classifies."""
+    active = model_version_active(kind=ModelVersion.Kind.EMBEDDED)
+    if active is not None and (Path(active.artifact_uri) / "model.json").exists():
+        return active, False
+    return embedded_model_train_and_register(config=EmbeddedConfig(count=count), activate=True), True

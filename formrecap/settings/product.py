@@ -16,3 +16,14 @@ FORMRECAP_DEMO_PASSWORD = env("FORMRECAP_DEMO_PASSWORD", default="formrecap-demo
 FORMRECAP_MODEL_DIR = env.path("FORMRECAP_MODEL_DIR", default=str(BASE_DIR / "var" / "models"))
 # Sessions simulated when the demo setup trains the first embedded model.
 FORMRECAP_EMBEDDED_TRAIN_COUNT = env.int("FORMRECAP_EMBEDDED_TRAIN_COUNT", default=12_000)
+
+# Promotion gate: a candidate must not lose more macro-F1 than this against the live model,
+# and its ECE must not exceed the bound (the published best is 0.04).
+FORMRECAP_PROMOTION_F1_TOLERANCE = env.float("FORMRECAP_PROMOTION_F1_TOLERANCE", default=0.01)
+FORMRECAP_PROMOTION_MAX_ECE = env.float("FORMRECAP_PROMOTION_MAX_ECE", default=0.06)
+# Beat retraining: how many new operator labels since the live adapter justify a new run.
+FORMRECAP_RETRAIN_MIN_LABELS = env.int("FORMRECAP_RETRAIN_MIN_LABELS", default=50)
+FORMRECAP_RETRAIN_RUNNER = env("FORMRECAP_RETRAIN_RUNNER", default="modal")
+FORMRECAP_RETRAIN_PROFILE = env("FORMRECAP_RETRAIN_PROFILE", default="research")
+FORMRECAP_RETRAIN_BASE_MODEL = env("FORMRECAP_RETRAIN_BASE_MODEL", default="meta-llama/Llama-3.2-3B-Instruct")
+FORMRECAP_RETRAIN_SIMULATED = env.int("FORMRECAP_RETRAIN_SIMULATED", default=1100)

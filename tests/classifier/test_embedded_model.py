@@ -80,3 +80,16 @@ def test_explanations_name_the_evidence(code, needle):
 )
 def test_human_duration(ms, text):
     assert human_duration(ms) == text
+
+
+def test_explanations_only_claim_what_the_trace_shows():
+    progressed = explain(
+        parse_trace("focus:email, input:email(x8), blur:email(invalid_format), focus:name, input:name(x6), blur:name, exit"), 1
+    )
+    assert "then typed only name" in progressed.signals and not any("no progress" in s for s in progressed.signals)
+    idle_leaver = explain(parse_trace("scroll:page(120000ms), exit"), 6)
+    assert not any("no long pause" in s for s in idle_leaver.signals)
+    unordered_bot = explain(parse_trace("input:a(x5), input:b(x5), input:a(x2), submit"), 5)
+    assert "ended in a submit" in unordered_bot.signals
+    one_key = explain(parse_trace("focus:a, input:a, blur:a, focus:b, input:b, exit"), 4)
+    assert one_key.signals[0] == "typed 2 fields fluently (2 keystrokes), no errors"

@@ -71,3 +71,18 @@ def test_seed_trains_an_embedded_model_when_none_is_active(db, capsys, settings)
     assert active.kind == "embedded" and active.training_config["count"] == 600
     call_command("seed_demo", "--json")  # idempotent: no second model
     assert ModelVersion.objects.count() == 1
+
+
+def test_seed_replaces_an_active_model_whose_files_are_gone(db, capsys, settings):
+    import shutil
+    from pathlib import Path
+
+    from training.models import ModelVersion
+
+    settings.FORMRECAP_EMBEDDED_TRAIN_COUNT = 600
+    call_command("seed_demo", "--json")
+    broken = ModelVersion.objects.get(status="active")
+    shutil.rmtree(Path(broken.artifact_uri))
+    call_command("seed_demo", "--json")
+    active = ModelVersion.objects.get(status="active")
+    assert active.pk != broken.pk and (Path(active.artifact_uri) / "model.json").exists()

@@ -19,6 +19,8 @@ INVALID_LINES = [
     "this is not json",
     '{"id": "bad-label", "label": 9, "events": "focus:email, exit"}',
     '{"id": "no-events", "label": 1}',
+    '{"id": "list-class", "class": ["bot"], "events": "focus:email, exit"}',
+    '{"id": "deep", "label": 1, "events": ' + "[" * 5000 + "]" * 5000 + "}",
 ]
 
 
@@ -69,8 +71,8 @@ def test_invalid_lines_are_excluded_counted_and_listed(active_embedded_model, da
     report = json.loads(evaluate(dataset, json=True))
     invalid = report["invalid"]
     assert invalid["count"] == len(INVALID_LINES)
-    assert [r["id"] for r in invalid["lines"]] == ["bad-token", None, "bad-label", "no-events"]
-    assert [r["line"] for r in invalid["lines"]] == [11, 21, 31, 41]
+    assert [r["id"] for r in invalid["lines"]] == ["bad-token", None, "bad-label", "no-events", "list-class", None]
+    assert [r["line"] for r in invalid["lines"]] == [11, 21, 31, 41, 51, 61]
     assert "bogus" in invalid["lines"][0]["error"]
 
 
@@ -104,3 +106,10 @@ def test_file_without_a_valid_line_is_a_clear_error(active_embedded_model, tmp_p
     path.write_text("\n".join(INVALID_LINES) + "\n")
     with pytest.raises(CommandError, match="no valid labelled lines"):
         evaluate(path)
+
+
+def test_plots_path_that_is_a_file_is_a_clear_error(active_embedded_model, dataset, tmp_path):
+    blocker = tmp_path / "taken"
+    blocker.write_text("")
+    with pytest.raises(CommandError, match="cannot create the folder"):
+        evaluate(dataset, plots=str(blocker))

@@ -140,3 +140,15 @@ def test_bad_arguments_are_refused_with_a_clear_message(tmp_path, options, messa
     with pytest.raises(CommandError, match=message):
         generate(tmp_path / "out", **options)
     assert not (tmp_path / "out").exists()
+
+
+def test_weights_adding_up_to_infinity_are_refused(tmp_path):
+    with pytest.raises(CommandError, match="add up to infinity"):
+        generate(tmp_path / "out", mix="1=1e308,2=1e308,3=1,4=1,5=1,6=1")
+
+
+def test_unwritable_output_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(CommandError, match="--out"):
+        generate(blocker / "sub")

@@ -3,7 +3,9 @@
 import json
 from pathlib import Path
 
+import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from training.models import ModelVersion
 
@@ -30,3 +32,13 @@ def test_later_models_stay_candidates_unless_activated(db, capsys):
     third = run(capsys, "--seed", "9", "--activate")
     statuses = dict(ModelVersion.objects.values_list("pk", "status"))
     assert statuses == {first["model_version"]: "retired", second["model_version"]: "candidate", third["model_version"]: "active"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--count", "0"], "count must be at least 300"), (["--count", "50"], "at least 300"), (["--c", "0"], "positive number"),
+     (["--c", "nan"], "positive number")],
+)  # fmt: skip
+def test_bad_arguments_are_command_errors(db, args, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("train_embedded", *args)

@@ -7,7 +7,7 @@ returns the variant it played (kept in the dataset so borderline cases can be co
 import random
 from collections.abc import Callable
 
-from .forms import COUPON_FIELDS, KINDS, PRICE_REGIONS, regions_for, requirement_fields_for
+from .forms import COUPON_FIELDS, KINDS, OFF_LEXICON_REGIONS, PRICE_REGIONS, regions_for, requirement_fields_for
 from .recorder import Recorder
 
 Form = list[tuple[str, str]]
@@ -131,11 +131,14 @@ def distraction(rng: random.Random, form: Form, form_type: str, rec: Recorder) -
 
 
 def comparison_shopping(rng: random.Random, form: Form, form_type: str, rec: Recorder) -> str:
-    variant = _pick(
-        rng, {"browse_costs": 0.45, "typed_email_first": 0.2, "coupon_then_costs": 0.15, "partial_fill_then_costs": 0.2}
-    )
+    variant = _pick(rng, {"browse_costs": 0.35, "typed_email_first": 0.17, "coupon_then_costs": 0.13,
+                          "partial_fill_then_costs": 0.15, "offer_options": 0.2})  # fmt: skip
     regions = regions_for(rng, form_type)
     prices = [r for r in regions if r in PRICE_REGIONS] or [rng.choice(PRICE_REGIONS)]
+    if variant == "offer_options":
+        # Tiers and options named after the offer, not its price: the browsing shape must carry it.
+        regions = rng.sample(OFF_LEXICON_REGIONS, k=rng.randint(2, 4))
+        prices = regions[:1]
     if variant == "typed_email_first":
         email = next((n for k, n in form if k == "email"), "email")
         rec.fill(email, _keystrokes(rng, "email"))

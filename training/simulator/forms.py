@@ -284,6 +284,13 @@ INFO_REGIONS = (
     "trust_badges",
     "money_back_guarantee",
 )
+# Regions named after the offer itself rather than its price: tiers, options, product pages.
+OFF_LEXICON_REGIONS = (
+    "basic", "pro", "enterprise", "starter", "business_tier", "gold_membership", "silver_membership", "platinum",
+    "monthly_billing", "annual_billing", "size_chart", "product_details", "option_a", "option_b", "standard", "deluxe",
+    "economy", "first_class", "family_pack", "single_room", "suite", "color_options", "model_comparison", "specs_table",
+    "package_small", "package_large", "add_ons", "extras", "insurance_options", "cover_levels", "policy_excess",
+)  # fmt: skip
 PRICE_REGIONS = tuple(
     r for r in INFO_REGIONS if any(w in r for w in ("pric", "plan", "cost", "total", "fee", "rate", "quote", "premium", "tier"))
 )

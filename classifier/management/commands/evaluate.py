@@ -57,7 +57,7 @@ def read_examples(path: Path) -> tuple[list[Example], list[Rejected]]:
                     raise ValueError("no 'events'")
                 label = _label(record)
                 examples.append(Example(number, record_id, trace_from_input(record["events"]), label))
-            except (ValueError, TraceError) as exc:  # json.JSONDecodeError is a ValueError
+            except (ValueError, TraceError, RecursionError) as exc:  # json.JSONDecodeError is a ValueError
                 rejected.append(Rejected(number, record_id, str(exc)))
     return examples, rejected
 
@@ -79,7 +79,7 @@ def _label(record: dict) -> int:
             raise ValueError(f"label {label!r} is not a class code 1-6")
         code = int(label)
     if name is not None:
-        if name not in CODES:
+        if not isinstance(name, str) or name not in CODES:
             raise ValueError(f"unknown class {name!r}")
         if code is not None and CODES[name] != code:
             raise ValueError(f"label {code} and class {name!r} disagree")
@@ -129,7 +129,10 @@ class Command(BaseCommand):
             self._write_tables(report)
 
     def _write_plots(self, folder: Path, metrics: dict) -> list[str]:
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CommandError(f"--plots {folder}: cannot create the folder ({exc.strerror or exc})") from exc
         reliability, confusion = folder / "reliability.svg", folder / "confusion.svg"
         reliability.write_text(reliability_svg(metrics["reliability"], ece=metrics["ece"]), encoding="utf-8")
         confusion.write_text(confusion_svg(metrics["confusion_matrix"], list(CLASSES.values())), encoding="utf-8")

@@ -1,7 +1,6 @@
 """`python manage.py seed_demo [--json]`: create or refresh the demo tenant and print its credentials."""
 
 import json
-from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -45,18 +44,8 @@ class Command(BaseCommand):
         )
 
     def _ensure_embedded_model(self, *, quiet: bool) -> None:
-        from training.embedded import EmbeddedConfig
-        from training.models import ModelVersion
-        from training.selectors import model_version_active
-        from training.services import embedded_model_train_and_register
+        from training.services import embedded_model_ensure_usable
 
-        active = model_version_active(kind=ModelVersion.Kind.EMBEDDED)
-        # An active model whose files are gone (a wiped var/ folder) cannot serve: train a new one.
-        if active is not None and (Path(active.artifact_uri) / "model.json").exists():
-            return
-        count = settings.FORMRECAP_EMBEDDED_TRAIN_COUNT
-        if not quiet:
-            self.stderr.write(f"No active embedded model: training one on {count} simulated sessions (first run only, ~20 s)…")
-        model_version = embedded_model_train_and_register(config=EmbeddedConfig(count=count))
-        if not quiet:
-            self.stderr.write(f"Active embedded model: {model_version.label} (T = {model_version.temperature:.3f})")
+        model_version, trained = embedded_model_ensure_usable(count=settings.FORMRECAP_EMBEDDED_TRAIN_COUNT)
+        if trained and not quiet:
+            self.stderr.write(f"Trained and activated the embedded model {model_version.label} (T = {model_version.temperature:.3f})")

@@ -46,6 +46,8 @@ def parse_mix(text: str) -> dict[int, float]:
         if not weight > 0 or weight == float("inf"):
             raise CommandError(f"--mix: weight for class {key!r} must be a positive number, got {value.strip()!r}")
         mix[code] = weight
+    if sum(mix.values()) == float("inf"):
+        raise CommandError("--mix: the weights add up to infinity; use ordinary numbers such as 1=0.3,2=0.2")
     return mix
 
 
@@ -113,14 +115,17 @@ class Command(BaseCommand):
             kept, stats = deduplicate(session.as_record() for session in progress)
         splits = stratified_split(kept, seed=seed)
 
-        out.mkdir(parents=True, exist_ok=True)
-        files: dict[str, bytes] = {}
-        for name in SPLITS:
-            path = out / f"{name}.jsonl"
-            write_jsonl(path, splits[name])
-            files[name] = path.read_bytes()
-        manifest = build_manifest(seed=seed, count=count, mix=mix, stats=stats, splits=splits, files=files)
-        (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            files: dict[str, bytes] = {}
+            for name in SPLITS:
+                path = out / f"{name}.jsonl"
+                write_jsonl(path, splits[name])
+                files[name] = path.read_bytes()
+            manifest = build_manifest(seed=seed, count=count, mix=mix, stats=stats, splits=splits, files=files)
+            (out / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        except OSError as exc:
+            raise CommandError(f"--out {out}: cannot write ({exc.strerror or exc})") from exc
 
         self.stdout.write(
             f"kept {stats.kept} of {count} sessions: {stats.exact_duplicates} exact and {stats.near_duplicates} near duplicates "

@@ -9,10 +9,10 @@ import json
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from classifier.embedded_model import EmbeddedModel
-from training.embedded import EmbeddedConfig, evaluate_labelled_file
+from training.embedded import EmbeddedConfig, EmbeddedConfigError, evaluate_labelled_file
 from training.services import embedded_model_train_and_register
 
 HAND_LABELLED = Path(settings.BASE_DIR) / "tests" / "data" / "hand_labelled.jsonl"
@@ -31,7 +31,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         config = EmbeddedConfig(count=options["count"], seed=options["seed"], regularisation_c=options["regularisation_c"])
-        model_version = embedded_model_train_and_register(config=config, activate=True if options["activate"] else None)
+        try:
+            model_version = embedded_model_train_and_register(config=config, activate=True if options["activate"] else None)
+        except EmbeddedConfigError as exc:
+            raise CommandError(str(exc)) from exc
         report = {
             "model_version": model_version.pk,
             "label": model_version.label,

@@ -1,0 +1,59 @@
+"""The promotion gate and rollback: a candidate goes live only if it is not worse and is calibrated."""
+
+from django.conf import settings
+from django.db import transaction
+
+from .models import ModelVersion
+from .selectors import model_version_active
+from .services import model_version_activate
+
+
+def _held_out(model_version: ModelVersion) -> dict:
+    metrics = model_version.metrics or {}
+    return metrics.get("hand_labelled") or metrics.get("test") or metrics.get("test_terse") or {}
+
+
+def promotion_gate_apply(*, candidate: ModelVersion) -> tuple[bool, str]:
+    """Activate ``candidate`` when its held-out macro-F1 is within tolerance of the live model's and its ECE within
+    the bound. The live model is the active one of the same kind, else the active embedded model (the product's
+    baseline). Otherwise it stays a candidate and the reason is recorded on it."""
+    tolerance = settings.FORMRECAP_PROMOTION_F1_TOLERANCE
+    max_ece = settings.FORMRECAP_PROMOTION_MAX_ECE
+    mine = _held_out(candidate)
+    live = model_version_active(kind=candidate.kind) or model_version_active(kind=ModelVersion.Kind.EMBEDDED)
+    reasons = []
+    if mine.get("macro_f1") is None or mine.get("ece") is None:
+        reasons.append("no held-out macro-F1/ECE to judge it by")
+    else:
+        if mine["ece"] > max_ece:
+            reasons.append(f"ECE {mine['ece']:.3f} is above the bound {max_ece:.3f}")
+        if live is not None and live.pk != candidate.pk:
+            theirs = _held_out(live).get("macro_f1")
+            if theirs is not None and mine["macro_f1"] < theirs - tolerance:
+                reasons.append(
+                    f"macro-F1 {mine['macro_f1']:.3f} is worse than {live.label}'s {theirs:.3f} beyond the tolerance {tolerance:.3f}"
+                )
+    if reasons:
+        reason = "kept as candidate: " + "; ".join(reasons)
+        ModelVersion.objects.filter(pk=candidate.pk).update(status_reason=reason)
+        candidate.refresh_from_db()
+        return False, reason
+    compared = f" (live: {live.label})" if live is not None and live.pk != candidate.pk else ""
+    reason = f"promoted by the gate: macro-F1 {mine['macro_f1']:.3f}, ECE {mine['ece']:.3f}{compared}"
+    model_version_activate(model_version=candidate, reason=reason)
+    return True, reason
+
+
+def model_version_rollback(*, kind: str) -> ModelVersion:
+    """Re-activate the version that was active before the current one (one admin action)."""
+    with transaction.atomic():
+        current = model_version_active(kind=kind)
+        previous = (
+            ModelVersion.objects.filter(kind=kind, status=ModelVersion.Status.RETIRED, activated_at__isnull=False)
+            .exclude(pk=getattr(current, "pk", None))
+            .order_by("-activated_at")
+            .first()
+        )
+        if previous is None:
+            raise ValueError(f"no previously active {kind} model to roll back to")
+        return model_version_activate(model_version=previous, reason=f"rolled back from {current.label if current else 'none'}")

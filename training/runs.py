@@ -1,0 +1,133 @@
+"""Training runs: queued → running → succeeded/failed, through a runner, then calibrate, register, gate.
+
+The Celery tasks in training/tasks.py call these; so does `manage.py train_adapter`.
+"""
+
+import logging
+import traceback
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from .lora.calibrate import calibrate_adapter
+from .lora.config import AdapterTrainingConfig
+from .models import Dataset, ModelVersion, TrainingRun
+from .promotion import promotion_gate_apply
+from .services import model_version_register
+
+logger = logging.getLogger(__name__)
+HAND_LABELLED = Path(settings.BASE_DIR) / "tests" / "data" / "hand_labelled.jsonl"
+
+
+def training_run_create(*, dataset: Dataset, runner: str, config: AdapterTrainingConfig, triggered_by: str = "") -> TrainingRun:
+    return TrainingRun.objects.create(
+        dataset=dataset,
+        runner=runner,
+        profile=config.profile,
+        base_model=config.base_model,
+        config=config.as_dict(),
+        triggered_by=triggered_by,
+    )
+
+
+def run_payload(run: TrainingRun) -> dict:
+    """What a runner needs, JSON-able (it crosses to Modal)."""
+    return {
+        "run_id": run.pk,
+        "dataset_path": run.dataset.path,
+        "config": run.config,
+        "output_dir": str(Path(settings.FORMRECAP_MODEL_DIR) / "adapters" / f"run-{run.pk}"),
+    }
+
+
+def _append_log(run: TrainingRun, line: str) -> None:
+    stamp = timezone.now().strftime("%Y-%m-%d %H:%M:%S")
+    run.logs = f"{run.logs}{stamp} {line}\n"
+    TrainingRun.objects.filter(pk=run.pk).update(logs=run.logs)
+
+
+def training_run_claim(*, run_id: int) -> TrainingRun | None:
+    """queued → running, once: a redelivered start task finds nothing to claim and returns None."""
+    with transaction.atomic():
+        claimed = TrainingRun.objects.filter(pk=run_id, status=TrainingRun.Status.QUEUED).update(
+            status=TrainingRun.Status.RUNNING, started_at=timezone.now()
+        )
+    return TrainingRun.objects.select_related("dataset").get(pk=run_id) if claimed else None
+
+
+def training_run_fail(*, run: TrainingRun, error: str) -> TrainingRun:
+    TrainingRun.objects.filter(pk=run.pk, status=TrainingRun.Status.RUNNING).update(
+        status=TrainingRun.Status.FAILED, error=error[-5000:], finished_at=timezone.now()
+    )
+    _append_log(run, f"failed: {error.splitlines()[-1] if error else 'unknown error'}")
+    run.refresh_from_db()
+    return run
+
+
+def training_run_finish(*, run: TrainingRun, adapter_dir: str, manifest: dict) -> TrainingRun:
+    """The adapter is trained: calibrate and evaluate it, register a candidate, apply the gate."""
+    _append_log(run, f"trained in {manifest.get('train_seconds', '?')} s, best eval loss {manifest.get('best_eval_loss')}")
+    try:
+        metrics = calibrate_adapter(Path(adapter_dir), Path(run.dataset.path), labelled_path=HAND_LABELLED)
+    except Exception:  # noqa: BLE001 - any failure here is the run's failure, recorded with its cause
+        return training_run_fail(run=run, error=traceback.format_exc())
+    base_name = Path(run.base_model).name if Path(run.base_model).exists() else run.base_model.split("/")[-1]
+    model_version = model_version_register(
+        kind=ModelVersion.Kind.LORA,
+        name=f"lora-{run.profile}-{base_name}".lower()[:100],
+        artifact_uri=str(adapter_dir),
+        training_config={**run.config, "runner": run.runner, "training_run": run.pk},
+        data_manifest={"dataset": str(run.dataset), "content_hash": run.dataset.content_hash, **manifest},
+        metrics=metrics,
+        temperature=metrics["temperature"],
+    )
+    promoted, reason = promotion_gate_apply(candidate=model_version)
+    _append_log(run, f"registered {model_version.label}, T = {metrics['temperature']:.3f}; {reason}")
+    losses = {"train": manifest.get("train_loss", []), "eval": manifest.get("eval_loss", []), "best_eval": manifest.get("best_eval_loss")}
+    TrainingRun.objects.filter(pk=run.pk).update(
+        status=TrainingRun.Status.SUCCEEDED, model_version=model_version, losses=losses, finished_at=timezone.now()
+    )
+    run.refresh_from_db()
+    return run
+
+
+def training_run_start(*, run_id: int) -> tuple[TrainingRun | None, bool]:
+    """Claim and start a run. Returns (run, still_running): a local run finishes here, a remote one is polled."""
+    from .lora.runners import RunnerUnavailable, get_runner
+
+    run = training_run_claim(run_id=run_id)
+    if run is None:
+        return None, False
+    _append_log(run, f"starting on the {run.runner} runner: {run.profile} profile, base {run.base_model}, dataset {run.dataset}")
+    try:
+        started = get_runner(run.runner).start(run_payload(run))
+    except RunnerUnavailable as exc:
+        return training_run_fail(run=run, error=str(exc)), False
+    except Exception:  # noqa: BLE001 - the training itself failed: record it
+        return training_run_fail(run=run, error=traceback.format_exc()), False
+    if started.result is not None:
+        return training_run_finish(run=run, adapter_dir=started.result["adapter_dir"], manifest=started.result["manifest"]), False
+    TrainingRun.objects.filter(pk=run.pk).update(external_id=started.external_id)
+    _append_log(run, f"submitted as {started.external_id}")
+    run.refresh_from_db()
+    return run, True
+
+
+def training_run_poll(*, run_id: int) -> tuple[TrainingRun | None, bool]:
+    """Check a remote run once. Returns (run, still_running)."""
+    from .lora.runners import get_runner
+
+    run = TrainingRun.objects.select_related("dataset").filter(pk=run_id, status=TrainingRun.Status.RUNNING).first()
+    if run is None or not run.external_id:
+        return run, False
+    polled = get_runner(run.runner).poll(run.external_id)
+    if not polled.done:
+        return run, True
+    if polled.error:
+        return training_run_fail(run=run, error=polled.error), False
+    return training_run_finish(run=run, adapter_dir=polled.result["adapter_dir"], manifest=polled.result["manifest"]), False
+
+
+__all__ = ["training_run_create", "training_run_start", "training_run_poll", "training_run_finish", "training_run_fail"]
