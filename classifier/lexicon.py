@@ -26,7 +26,15 @@ REQUIREMENT_STEMS = (
     "history", "headcount", "employees", "w2", "scan", "identity", "notar", "disclosure", "waiver", "cv", "tos", "file",
     "docs", "doc", "attach", "verification", "kyc", "guarantor",
 )  # fmt: skip
-REQUIREMENT_PAIRS = (("social", "security"), ("company", "size"), ("team", "size"), ("tax", "return"), ("tax", "id"), ("id", "card"), ("id", "document"))
+REQUIREMENT_PAIRS = (
+    ("social", "security"),
+    ("company", "size"),
+    ("team", "size"),
+    ("tax", "return"),
+    ("tax", "id"),
+    ("id", "card"),
+    ("id", "document"),
+)
 # Words that make a name something to fill in, whatever else it mentions.
 FILLABLE_WORDS = frozenset(
     "address street name email phone mobile date city zip postcode postal country state line first last username password".split()
@@ -61,7 +69,9 @@ def is_informational(field: str) -> bool:
     if field == "page" or is_requirement(field):
         return False
     words = _words(field)
-    if any(word in FILLABLE_WORDS for word in words) and not any(_matches(w, ("coupon", "promo", "discount", "voucher", "gift")) for w in words):
+    if any(word in FILLABLE_WORDS for word in words) and not any(
+        _matches(w, ("coupon", "promo", "discount", "voucher", "gift")) for w in words
+    ):
         return False
     return any(_matches(word, INFO_STEMS) for word in words)
 

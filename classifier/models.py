@@ -26,7 +26,10 @@ class Prediction(models.Model):
     calibrated = models.BooleanField()
     explanation = models.JSONField(default=dict)
     latency_ms = models.FloatField()
+    # Events of the session this prediction read: a session that grows after its exit is re-read.
+    events_seen = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     all_tenants = models.Manager()
     objects = TenantManager()

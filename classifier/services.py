@@ -67,7 +67,8 @@ def session_trace(*, session: FormSession) -> Trace:
 
 
 def prediction_for_session(*, tenant: Tenant, session_id: int) -> Prediction | None:
-    """Classify an abandoned session once per model version. Safe to call again (redelivery): returns the stored row.
+    """Classify an abandoned session: one prediction per model version, re-read only when the session has grown
+    since (a visitor who came back and left again). Safe to call again (redelivery): returns the stored row.
 
     Returns None when there is nothing to classify (session not abandoned, or has no events).
     """
@@ -79,16 +80,28 @@ def prediction_for_session(*, tenant: Tenant, session_id: int) -> Prediction | N
     backend = get_backend(session.site.classifier_backend)
     model_version_id = getattr(getattr(backend, "model_version", None), "pk", None)
     existing = Prediction.objects.for_tenant(tenant).filter(session=session, model_version_id=model_version_id).first()
-    if existing is not None:
+    if existing is not None and existing.events_seen >= session.event_count:
         return existing
     result = classify_traces(traces=[session_trace(session=session)], backend_name=session.site.classifier_backend)
     fields = _prediction_fields(result.classifications[0], backend=result.backend, latency_ms=result.latency_ms)
+    fields["events_seen"] = session.event_count
+    if session.classification_error:
+        FormSession.objects.for_tenant(tenant).filter(pk=session.pk).update(classification_error="")
+    if existing is not None:
+        Prediction.objects.for_tenant(tenant).filter(pk=existing.pk, events_seen__lt=session.event_count).update(**fields)
+        existing.refresh_from_db()
+        return existing
     try:
         with transaction.atomic():
             return Prediction.objects.create(tenant=tenant, session=session, source=Prediction.Source.SESSION, **fields)
     except IntegrityError:
         # A redelivered task raced us to it: the unique (session, model version) keeps one.
         return Prediction.objects.for_tenant(tenant).get(session=session, model_version_id=fields["model_version_id"])
+
+
+def session_classification_failed(*, tenant: Tenant, session_id: int, error: str) -> None:
+    """Record why a session cannot be classified; the catch-up task then leaves it alone."""
+    FormSession.objects.for_tenant(tenant).filter(pk=session_id).update(classification_error=error[:2000])
 
 
 def sessions_abandoned(*, sessions: Sequence[tuple[int, int]]) -> None:
@@ -116,7 +129,11 @@ def sessions_unclassified(*, limit: int = 500) -> list[tuple[int, int]]:
     since = timezone.now() - timedelta(days=CATCH_UP_DAYS)
     return list(
         FormSession.all_tenants.filter(
-            status=FormSession.Status.ABANDONED, abandoned_at__gte=since, event_count__gt=0, predictions__isnull=True
+            status=FormSession.Status.ABANDONED,
+            abandoned_at__gte=since,
+            event_count__gt=0,
+            predictions__isnull=True,
+            classification_error="",
         )
         .order_by("abandoned_at")
         .values_list("tenant_id", "pk")[:limit]

@@ -7,7 +7,8 @@ from celery import shared_task
 from formrecap.models import Tenant
 
 from .backends import BackendUnavailable
-from .services import prediction_for_session, sessions_unclassified
+from .services import prediction_for_session, session_classification_failed, sessions_unclassified
+from .trace import TraceError
 
 logger = logging.getLogger(__name__)
 
@@ -18,9 +19,16 @@ def classify_session_task(self, tenant_id: int, session_id: int) -> int | None:
     tenant = Tenant.objects.get(pk=tenant_id)
     try:
         prediction = prediction_for_session(tenant=tenant, session_id=session_id)
+    except TraceError as exc:
+        # The stored events cannot make a trace: no retry will change that.
+        session_classification_failed(tenant=tenant, session_id=session_id, error=f"invalid trace: {exc}")
+        return None
     except BackendUnavailable as exc:
         if self.request.is_eager:
             logger.warning("session %s not classified: %s", session_id, exc)
+            return None
+        if self.request.retries >= self.max_retries:
+            session_classification_failed(tenant=tenant, session_id=session_id, error=f"backend unavailable: {exc}")
             return None
         # Transient (model being trained, remote backend down): back off, bounded.
         raise self.retry(exc=exc, countdown=min(600, 30 * 2**self.request.retries)) from exc

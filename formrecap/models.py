@@ -126,6 +126,7 @@ class FormSession(models.Model):
     submitted_at = models.DateTimeField(null=True, blank=True)
     batch_count = models.PositiveIntegerField(default=0)
     event_count = models.PositiveIntegerField(default=0)
+    classification_error = models.TextField(blank=True, help_text="Why the session could not be classified, if it failed.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     all_tenants = models.Manager()

@@ -31,7 +31,7 @@ from pathlib import Path, PurePosixPath
 
 import modal
 
-from training.lora.runners import MODAL_APP_NAME, MODAL_VOLUME_NAME, VOLUME_MOUNT, read_records
+from training.lora.runners import MODAL_APP_NAME, MODAL_VOLUME_NAME, VOLUME_MOUNT, read_split
 
 GPU = os.environ.get("FORMRECAP_MODAL_GPU", "L4")
 TRAIN_TIMEOUT_S = int(os.environ.get("FORMRECAP_MODAL_TRAIN_TIMEOUT_S", str(4 * 3600)))
@@ -136,8 +136,8 @@ def run_training(payload: dict) -> dict:
     config = AdapterTrainingConfig(**payload["config"])
     if PurePosixPath(config.base_model).is_relative_to(VOLUME_MOUNT):  # a base uploaded by the runner
         config.base_model = str(volume_path(config.base_model))
-    train_records = read_records(volume_path(payload["dataset"]["train"]))
-    validation_records = read_records(volume_path(payload["dataset"]["validation"]))
+    dataset = volume_path(payload["dataset_path"])
+    train_records, validation_records = read_split(dataset, "train"), read_split(dataset, "validation")
     adapter_path = payload.get("output_dir") or f"adapters/{run_id}"
     destination = volume_path(adapter_path)
     # Checkpoints (optimizer state included) stay on the container's disk; only the adapter is kept.
@@ -156,6 +156,7 @@ def run_training(payload: dict) -> dict:
         "adapter_path": str(destination.relative_to(ARTIFACTS)),
         "adapter_dir": str(VOLUME_MOUNT / destination.relative_to(ARTIFACTS)),
         "manifest": finished.manifest,
+        "local_output_dir": payload.get("local_output_dir"),  # where the runner downloads the adapter to
     }
 
 
@@ -240,7 +241,7 @@ def vllm_command(model: str, adapters: dict[str, Path], *, port: int = VLLM_PORT
     timeout=TRAIN_TIMEOUT_S,
 )
 def train(payload: dict) -> dict:
-    """``{"run_id", "config", "dataset": {"train", "validation"}, "output_dir"}`` → ``{"adapter_path", "manifest", ...}``."""
+    """``{"run_id", "config", "dataset_path", "output_dir"}`` (paths on the volume) → ``{"adapter_path", "manifest", ...}``."""
     return run_training(payload)
 
 

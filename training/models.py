@@ -84,7 +84,9 @@ class TrainingRun(models.Model):
     logs = models.TextField(blank=True)
     error = models.TextField(blank=True)
     losses = models.JSONField(default=dict)
-    model_version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="training_runs")
+    model_version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="training_runs"
+    )
     triggered_by = models.CharField(max_length=100, blank=True, help_text="admin user, command, or beat retraining")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)

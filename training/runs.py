@@ -85,7 +85,11 @@ def training_run_finish(*, run: TrainingRun, adapter_dir: str, manifest: dict) -
     )
     promoted, reason = promotion_gate_apply(candidate=model_version)
     _append_log(run, f"registered {model_version.label}, T = {metrics['temperature']:.3f}; {reason}")
-    losses = {"train": manifest.get("train_loss", []), "eval": manifest.get("eval_loss", []), "best_eval": manifest.get("best_eval_loss")}
+    losses = {
+        "train": manifest.get("train_loss", []),
+        "eval": manifest.get("eval_loss", []),
+        "best_eval": manifest.get("best_eval_loss"),
+    }
     TrainingRun.objects.filter(pk=run.pk).update(
         status=TrainingRun.Status.SUCCEEDED, model_version=model_version, losses=losses, finished_at=timezone.now()
     )

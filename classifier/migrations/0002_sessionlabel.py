@@ -7,31 +7,57 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('classifier', '0001_initial'),
-        ('formrecap', '0003_site_classifier_backend'),
+        ("classifier", "0001_initial"),
+        ("formrecap", "0003_site_classifier_backend"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SessionLabel',
+            name="SessionLabel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.PositiveSmallIntegerField(choices=[(1, 'validation_error'), (2, 'distraction'), (3, 'comparison_shopping'), (4, 'accidental_exit'), (5, 'bot'), (6, 'committed_leave')])),
-                ('note', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('labelled_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
-                ('session', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='label', to='formrecap.formsession')),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='session_labels', to='formrecap.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "code",
+                    models.PositiveSmallIntegerField(
+                        choices=[
+                            (1, "validation_error"),
+                            (2, "distraction"),
+                            (3, "comparison_shopping"),
+                            (4, "accidental_exit"),
+                            (5, "bot"),
+                            (6, "committed_leave"),
+                        ]
+                    ),
+                ),
+                ("note", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "labelled_by",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "session",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="label", to="formrecap.formsession"
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="session_labels", to="formrecap.tenant"
+                    ),
+                ),
             ],
             options={
-                'default_manager_name': 'all_tenants',
+                "default_manager_name": "all_tenants",
             },
             managers=[
-                ('all_tenants', django.db.models.manager.Manager()),
+                ("all_tenants", django.db.models.manager.Manager()),
             ],
         ),
     ]

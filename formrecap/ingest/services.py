@@ -108,7 +108,8 @@ def _apply_batch(site: Site, session: FormSession, batch: Batch) -> None:
 
     FormSession.objects.for_tenant(site.tenant).filter(pk=session.pk).update(**update)
     session.refresh_from_db()
-    if update.get("status") == FormSession.Status.ABANDONED:
+    # Newly abandoned, or an abandoned visitor who came back and left again: (re)classify after commit.
+    if session.status == FormSession.Status.ABANDONED and "exit" in kinds:
         sessions_abandoned(sessions=[(session.tenant_id, session.pk)])
 
 
@@ -118,20 +119,32 @@ def sweep_inactive_sessions(*, now: datetime | None = None) -> int:
     abandoned = 0
     timeouts = Site.all_tenants.values_list("abandonment_timeout_seconds", flat=True).distinct()
     for timeout in timeouts:
+        abandoned += _sweep_timeout(timeout=timeout, now=now)
+    return abandoned
+
+
+SWEEP_CHUNK = 1000
+
+
+def _sweep_timeout(*, timeout: int, now: datetime) -> int:
+    """Abandon, in chunks of SWEEP_CHUNK per transaction, the stale sessions of sites with this timeout."""
+    abandoned = 0
+    while True:
         with transaction.atomic():
             # Locked rows are being ingested right now: skip them, the next sweep sees their new state.
             stale = list(
-                FormSession.all_tenants.select_for_update(skip_locked=True)
+                FormSession.all_tenants.select_for_update(skip_locked=True, of=("self",))
                 .filter(
                     status=FormSession.Status.IN_PROGRESS,
                     site__abandonment_timeout_seconds=timeout,
                     last_event_at__lt=now - timedelta(seconds=timeout),
                 )
-                .values_list("tenant_id", "pk")
+                .values_list("tenant_id", "pk")[:SWEEP_CHUNK]
             )
             FormSession.all_tenants.filter(pk__in=[pk for _, pk in stale]).update(
                 status=FormSession.Status.ABANDONED, abandoned_at=now
             )
             sessions_abandoned(sessions=stale)
-            abandoned += len(stale)
-    return abandoned
+        abandoned += len(stale)
+        if len(stale) < SWEEP_CHUNK:
+            return abandoned

@@ -217,6 +217,7 @@ def test_backoff_grows_exponentially_and_gives_up_after_max_attempts(tmp_path):
     assert len(api.requests) == 4
     manifest = read_manifest(tmp_path)
     assert manifest["retries"]["server_error"] == 3 and manifest["calls"] == 0
+    assert manifest["runs"][-1]["stopped"].startswith("failed: giving up after 4 attempts (server_error)")
 
 
 def test_backoff_delays(tmp_path):

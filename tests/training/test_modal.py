@@ -3,6 +3,7 @@ function bodies (run in-process with ``.local()`` on the tiny model) train and m
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from training.lora.runners import build_run_payload, modal_payload
 from training.lora.tiny import build_tiny_model
 
 REPO = Path(__file__).resolve().parents[2]
+MODAL_IMPORT = re.compile(r"^\s*(import modal|from modal[ .])", re.MULTILINE)
 TRACES = [
     "focus:email, input:email(x8), blur:email(invalid_format), focus:email, input:email(x9), blur:email(invalid_format), exit",
     "focus:name, input:name(x5), blur:name, scroll:page(60000ms), exit",
@@ -32,18 +34,23 @@ def offline_env(tmp_path: Path, **extra: str) -> dict:
 
 
 # Any socket connection fails: the import must not need the network.
-NO_NETWORK = "import socket\ndef refuse(*a, **k): raise OSError('network disabled in this test')\nsocket.socket.connect = refuse\n"
+NO_NETWORK = (
+    "import socket\ndef refuse(*a, **k): raise OSError('network disabled in this test')\nsocket.socket.connect = refuse\n"
+)
 
 
 def run_python(code: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", NO_NETWORK + code], env=env, cwd=REPO, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", NO_NETWORK + code], env=env, cwd=REPO, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_app_imports_offline_without_a_token(tmp_path):
     code = (
         "import sys, json\n"
         "import training.modal_app as m\n"
-        "print(json.dumps({'app': m.app.name, 'gpu': m.train.info().gpus, 'heavy': sorted(x for x in ('torch', 'django', 'vllm') if x in sys.modules)}))\n"
+        "heavy = sorted(name for name in ('torch', 'django', 'vllm') if name in sys.modules)\n"
+        "print(json.dumps({'app': m.app.name, 'gpu': m.train.info().gpus, 'heavy': heavy}))\n"
     )
     done = run_python(code, offline_env(tmp_path))
     assert done.returncode == 0, done.stderr
@@ -53,7 +60,9 @@ def test_app_imports_offline_without_a_token(tmp_path):
 
 def test_gpu_and_training_timeout_come_from_the_environment(tmp_path):
     code = "import training.modal_app as m\nprint(m.train.info().gpus, m.train.info().timeout, m.serve.info().gpus)\n"
-    env = offline_env(tmp_path, FORMRECAP_MODAL_GPU="A100-80GB", FORMRECAP_MODAL_TRAIN_TIMEOUT_S="7200", FORMRECAP_MODAL_SERVE_GPU="H100")
+    env = offline_env(
+        tmp_path, FORMRECAP_MODAL_GPU="A100-80GB", FORMRECAP_MODAL_TRAIN_TIMEOUT_S="7200", FORMRECAP_MODAL_SERVE_GPU="H100"
+    )
     done = run_python(code, env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[('A100-80GB', 1)] 7200 [('H100', 1)]"
@@ -64,8 +73,7 @@ def test_only_the_modal_modules_import_modal(tmp_path):
     for path in REPO.glob("**/*.py"):
         if {".venv", "tests", "node_modules"} & set(path.relative_to(REPO).parts):
             continue
-        text = path.read_text()
-        if "import modal" in text or "from modal" in text:
+        if MODAL_IMPORT.search(path.read_text()):
             importers.append(str(path.relative_to(REPO)))
     assert sorted(importers) == ["training/lora/runners.py", "training/modal_app.py"]
     # runners.py imports modal only inside the calls that talk to Modal.
@@ -88,7 +96,9 @@ def test_functions_declare_gpu_volumes_secrets_and_timeouts():
 
     serve = modal_app.serve.info()
     assert serve.gpus == [("L4", 1)]
-    assert {path: (v.name, v.read_only) for path, v in serve.volumes.items()} == mounts | {"/artifacts": ("formrecap-artifacts", True)}
+    assert {path: (v.name, v.read_only) for path, v in serve.volumes.items()} == mounts | {
+        "/artifacts": ("formrecap-artifacts", True)
+    }
     assert serve.secrets[0] == "modal.Secret.from_name('formrecap-hf')"
     assert serve.web_info is not None and serve.web_info.unauthenticated is False  # behind Modal proxy auth
     assert serve.concurrency_info.max_inputs == 32
@@ -122,7 +132,9 @@ def test_volume_paths_stay_on_the_volume(tmp_path, monkeypatch):
 def test_vllm_command_serves_the_base_with_lora_and_logprobs(tmp_path):
     from training import modal_app
 
-    command = modal_app.vllm_command("google/gemma-2b-it", {"run-7": Path("/artifacts/adapters/7"), "run-9": Path("/artifacts/adapters/9")})
+    command = modal_app.vllm_command(
+        "google/gemma-2b-it", {"run-7": Path("/artifacts/adapters/7"), "run-9": Path("/artifacts/adapters/9")}
+    )
     assert command[:3] == ["vllm", "serve", "google/gemma-2b-it"]
     assert command[command.index("--max-logprobs") + 1] == "20"
     assert "--enable-lora" in command
@@ -139,7 +151,10 @@ def test_adapter_list_setting(tmp_path, monkeypatch):
     from training import modal_app
 
     monkeypatch.setattr(modal_app, "ARTIFACTS", tmp_path)
-    assert modal_app.parse_adapter_list("a=adapters/1, b=/artifacts/adapters/2,") == {"a": tmp_path / "adapters/1", "b": tmp_path / "adapters/2"}
+    assert modal_app.parse_adapter_list("a=adapters/1, b=/artifacts/adapters/2,") == {
+        "a": tmp_path / "adapters/1",
+        "b": tmp_path / "adapters/2",
+    }
     with pytest.raises(ValueError, match="not NAME=PATH"):
         modal_app.parse_adapter_list("adapters/1")
 
@@ -155,7 +170,16 @@ def tiny_base(tmp_path_factory):
 @pytest.fixture(scope="module")
 def dataset_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("dataset")
-    records = [chat_record(trace, index % 6 + 1, "seen in the trace", 0.9) for index, trace in enumerate(TRACES * 2)]
+    # As training/lora/dataset.py writes them: the chat record plus bookkeeping columns the runner drops.
+    records = [
+        {
+            **chat_record(trace, index % 6 + 1, "seen in the trace", 0.9),
+            "label": index % 6 + 1,
+            "trace": trace,
+            "source": "simulator",
+        }
+        for index, trace in enumerate(TRACES * 2)
+    ]
     (folder / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     (folder / "validation.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records[:2]))
     return folder
@@ -173,9 +197,13 @@ def test_train_then_merge_in_process_from_what_the_runner_sends(tiny_base, datas
     volume = tmp_path / "volume"
     monkeypatch.setattr(modal_app, "ARTIFACTS", volume)
     config = AdapterTrainingConfig(
-        base_model=str(tiny_base), max_steps=2, per_device_batch_size=2, gradient_accumulation_steps=1, modules_to_save=["lm_head"]
+        base_model=str(tiny_base),
+        max_steps=2,
+        per_device_batch_size=2,
+        gradient_accumulation_steps=1,
+        modules_to_save=["lm_head"],
     )
-    payload = build_run_payload(run_id=41, config=config, dataset_dir=dataset_dir, output_dir=tmp_path / "unused-locally")
+    payload = build_run_payload(run_id=41, config=config, dataset_path=dataset_dir, output_dir=tmp_path / "run-41")
     remote, uploads = modal_payload(payload, dataset_on_volume=False)
     for remote_path, local_path in uploads.items():  # what batch_upload would put on the volume
         (volume / remote_path.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
@@ -186,6 +214,7 @@ def test_train_then_merge_in_process_from_what_the_runner_sends(tiny_base, datas
     assert result["run_id"] == "41"
     assert result["adapter_path"] == "adapters/41"
     assert result["adapter_dir"] == "/artifacts/adapters/41"
+    assert result["local_output_dir"] == str(tmp_path / "run-41")  # for the runner's poll to download into
     adapter = volume / "adapters" / "41"
     assert {"adapter_config.json", "adapter_model.safetensors", "training_manifest.json"} <= {p.name for p in adapter.iterdir()}
     assert not (adapter / "checkpoints").exists()  # checkpoints stay in the container's scratch space

@@ -34,11 +34,26 @@ TRACES = [
     "scroll:page(800ms), focus:upload_cv, blur:upload_cv, exit",
 ]
 BOUNDARY = ("_modal_upload", "_modal_spawn", "_modal_result", "_modal_download")
+FINISHED = {"run_id": "7", "adapter_path": "adapters/7", "adapter_dir": "/artifacts/adapters/7", "manifest": {"steps": 2}}
+
+
+def fake_download(volume_dir: str, dest: str) -> list[str]:
+    (Path(dest) / "adapter_config.json").write_text("{}")
+    return [str(Path(dest) / "adapter_config.json")]
 
 
 def write_dataset(folder: Path, n_train: int = 12, n_validation: int = 2) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    records = [chat_record(trace, index % 6 + 1, "seen in the trace", 0.9) for index, trace in enumerate(TRACES * 4)]
+    # As training/lora/dataset.py writes them: the chat record plus bookkeeping columns the runners drop.
+    records = [
+        {
+            **chat_record(trace, index % 6 + 1, "seen in the trace", 0.9),
+            "label": index % 6 + 1,
+            "trace": trace,
+            "source": "claude",
+        }
+        for index, trace in enumerate(TRACES * 4)
+    ]
     (folder / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records[:n_train]))
     (folder / "validation.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records[-n_validation:]))
     return folder
@@ -65,8 +80,8 @@ def modal_calls(monkeypatch):
     behaviour = {
         "_modal_upload": lambda uploads: None,
         "_modal_spawn": lambda payload: "fc-01TEST",
-        "_modal_result": lambda call_id: {"run_id": "7", "adapter_path": "adapters/7", "manifest": {"steps": 2}},
-        "_modal_download": lambda volume_dir, dest: [],
+        "_modal_result": lambda call_id: dict(FINISHED),
+        "_modal_download": fake_download,
     }
 
     def recorder(name):
@@ -93,7 +108,7 @@ def hang():
 @pytest.fixture
 def payload(tmp_path):
     config = AdapterTrainingConfig(base_model="google/gemma-2b-it", profile="cloudflare", epochs=3)
-    return build_run_payload(run_id=7, config=config, dataset_dir=write_dataset(tmp_path / "ds"), output_dir=tmp_path / "run-7")
+    return build_run_payload(run_id=7, config=config, dataset_path=write_dataset(tmp_path / "ds"), output_dir=tmp_path / "run-7")
 
 
 # --- without credentials: at once, before any network call ------------------------------------
@@ -101,7 +116,11 @@ def payload(tmp_path):
 
 def test_modal_runner_without_credentials_fails_at_once(no_credentials, modal_calls, payload):
     runner = ModalRunner()
-    for call in (lambda: runner.start(payload), lambda: runner.poll("fc-01TEST"), lambda: runner.fetch_adapter({"adapter_path": "adapters/7"}, "x")):
+    for call in (
+        lambda: runner.start(payload),
+        lambda: runner.poll("fc-01TEST"),
+        lambda: runner.fetch_adapter({"adapter_path": "adapters/7"}, "x"),
+    ):
         started = time.monotonic()
         with pytest.raises(RunnerUnavailable) as caught:
             call()
@@ -143,24 +162,28 @@ def test_start_uploads_the_dataset_and_spawns_train_with_the_payload(fake_creden
     assert started == StartResult(external_id="fc-01TEST", done=False)
     [(uploads,)] = modal_calls["_modal_upload"]
     [(sent,)] = modal_calls["_modal_spawn"]
-    folder = sent["dataset"]["train"].rsplit("/", 1)[0]
+    folder = sent["dataset_path"]
     assert folder.startswith("datasets/") and len(folder) == len("datasets/") + 16
     assert sent == {
         "run_id": "7",
+        "dataset_path": folder,
         "config": AdapterTrainingConfig(base_model="google/gemma-2b-it", profile="cloudflare", epochs=3).as_dict(),
-        "dataset": {"train": f"{folder}/train.jsonl", "validation": f"{folder}/validation.jsonl"},
         "output_dir": "adapters/7",
+        "local_output_dir": str(tmp_path / "run-7"),
     }
     assert json.loads(json.dumps(sent)) == sent
-    assert uploads == {f"/{folder}/train.jsonl": str(tmp_path / "ds" / "train.jsonl"), f"/{folder}/validation.jsonl": str(tmp_path / "ds" / "validation.jsonl")}
+    assert uploads == {
+        f"/{folder}/train.jsonl": str(tmp_path / "ds" / "train.jsonl"),
+        f"/{folder}/validation.jsonl": str(tmp_path / "ds" / "validation.jsonl"),
+    }
 
     # Same files, same folder (a redelivered start re-uploads in place); other content, another folder.
     ModalRunner().start(payload)
-    assert modal_calls["_modal_spawn"][1][0]["dataset"] == sent["dataset"]
+    assert modal_calls["_modal_spawn"][1][0]["dataset_path"] == folder
     with (tmp_path / "ds" / "train.jsonl").open("a") as handle:
         handle.write(json.dumps(chat_record(TRACES[0], 1, "again", 0.8)) + "\n")
     ModalRunner().start(payload)
-    assert modal_calls["_modal_spawn"][2][0]["dataset"]["train"] != sent["dataset"]["train"]
+    assert modal_calls["_modal_spawn"][2][0]["dataset_path"] != folder
 
 
 def test_a_local_base_model_folder_travels_with_the_run(fake_credentials, modal_calls, payload, tmp_path):
@@ -184,15 +207,15 @@ def test_a_local_base_model_folder_travels_with_the_run(fake_credentials, modal_
 def test_datasets_already_on_the_volume_are_not_uploaded(fake_credentials, modal_calls, monkeypatch):
     monkeypatch.setenv("FORMRECAP_MODAL_DATASET_ON_VOLUME", "1")
     config = AdapterTrainingConfig(base_model="google/gemma-2b-it")
-    payload = build_run_payload(run_id="r8", config=config, dataset_dir="/artifacts/datasets/claude-v3", output_dir="unused")
+    payload = build_run_payload(run_id="r8", config=config, dataset_path="/artifacts/datasets/claude-v3", output_dir="unused")
 
     ModalRunner().start(payload)
 
     assert modal_calls["_modal_upload"] == []
     [(sent,)] = modal_calls["_modal_spawn"]
-    assert sent["dataset"] == {"train": "datasets/claude-v3/train.jsonl", "validation": "datasets/claude-v3/validation.jsonl"}
+    assert sent["dataset_path"] == "datasets/claude-v3"
 
-    payload = build_run_payload(run_id="r9", config=config, dataset_dir="/srv/data/claude-v3", output_dir="unused")
+    payload = build_run_payload(run_id="r9", config=config, dataset_path="/srv/data/claude-v3", output_dir="unused")
     with pytest.raises(RunnerError, match="not on the Modal volume"):
         ModalRunner().start(payload)
 
@@ -208,7 +231,7 @@ def test_run_ids_must_be_safe_folder_names(payload):
     config = AdapterTrainingConfig(base_model="google/gemma-2b-it")
     for bad in ("../x", "", "a/b", ".."):
         with pytest.raises(RunnerError, match="run id"):
-            build_run_payload(run_id=bad, config=config, dataset_dir="d", output_dir="o")
+            build_run_payload(run_id=bad, config=config, dataset_path="d", output_dir="o")
 
 
 # --- how failures are reported ------------------------------------------------------------------
@@ -238,14 +261,29 @@ def test_start_reports_why_modal_refused(fake_credentials, modal_calls, payload)
     assert not isinstance(caught.value, RunnerUnavailable)
 
 
-def test_poll_reads_running_finished_and_failed(fake_credentials, modal_calls):
+def test_poll_reads_running_finished_and_failed(fake_credentials, modal_calls, tmp_path):
     behaviour = modal_calls["behaviour"]
     runner = ModalRunner()
 
-    assert runner.poll("fc-01TEST") == PollResult(
-        done=True, result={"run_id": "7", "adapter_path": "adapters/7", "manifest": {"steps": 2}, "location": "modal"}
+    # Finished: the adapter is downloaded next to where a local run would have put it.
+    behaviour["_modal_result"] = lambda call_id: FINISHED | {"local_output_dir": str(tmp_path / "run-7")}
+    polled = runner.poll("fc-01TEST")
+    assert polled == PollResult(
+        done=True,
+        result=FINISHED
+        | {
+            "local_output_dir": str(tmp_path / "run-7"),
+            "location": "modal",
+            "adapter_dir": str(tmp_path / "run-7" / "adapter"),
+            "volume_adapter_dir": "/artifacts/adapters/7",
+        },
     )
     assert modal_calls["_modal_result"] == [("fc-01TEST",)]
+    assert modal_calls["_modal_download"] == [("adapters/7", str(tmp_path / "run-7" / "adapter"))]
+    assert (tmp_path / "run-7" / "adapter" / "adapter_config.json").exists()
+    # Without a local folder to bring it to (a call spawned by hand), the adapter stays on the volume.
+    behaviour["_modal_result"] = lambda call_id: dict(FINISHED)
+    assert runner.poll("fc-01TEST").result["adapter_dir"] == "/artifacts/adapters/7"
 
     def raising(exc):
         def call(call_id):
@@ -257,13 +295,18 @@ def test_poll_reads_running_finished_and_failed(fake_credentials, modal_calls):
     assert runner.poll("fc-01TEST") == PollResult(done=False)
 
     behaviour["_modal_result"] = raising(RuntimeError("CUDA out of memory"))  # the remote exception, re-raised
-    assert runner.poll("fc-01TEST") == PollResult(done=True, error="RuntimeError: CUDA out of memory")
+    failed = runner.poll("fc-01TEST")
+    assert failed.done and failed.result is None
+    assert failed.error.startswith("Traceback") and failed.error.splitlines()[-1] == "RuntimeError: CUDA out of memory"
 
     # Modal's own timeouts are failures, not "still running" (they are not builtin TimeoutErrors).
     behaviour["_modal_result"] = raising(modal.exception.FunctionTimeoutError("Function timed out after 14400 s"))
-    assert runner.poll("fc-01TEST") == PollResult(done=True, error="FunctionTimeoutError: Function timed out after 14400 s")
+    failed = runner.poll("fc-01TEST")
+    assert (
+        failed.done and failed.error.splitlines()[-1] == "modal.exception.FunctionTimeoutError: Function timed out after 14400 s"
+    )
     behaviour["_modal_result"] = raising(modal.exception.OutputExpiredError())
-    assert runner.poll("fc-01TEST").error.startswith("OutputExpiredError")
+    assert runner.poll("fc-01TEST").error.splitlines()[-1] == "modal.exception.OutputExpiredError"
 
     # Modal unreachable says nothing about the run: poll again later.
     behaviour["_modal_result"] = raising(modal.exception.ConnectionError("no route to host"))
@@ -275,7 +318,10 @@ def test_a_hanging_call_becomes_runner_unavailable_quickly(fake_credentials, mod
     modal_calls["behaviour"]["_modal_spawn"] = hang
     modal_calls["behaviour"]["_modal_result"] = hang
     runner = ModalRunner(timeout_s=0.5)
-    for call, what in ((lambda: runner.start(payload), "spawning formrecap-training.train"), (lambda: runner.poll("fc-1"), "fc-1")):
+    for call, what in (
+        (lambda: runner.start(payload), "spawning formrecap-training.train"),
+        (lambda: runner.poll("fc-1"), "fc-1"),
+    ):
         started = time.monotonic()
         with pytest.raises(RunnerUnavailable, match=rf"Modal did not answer within 0.5 s while .*{what}"):
             call()
@@ -283,20 +329,26 @@ def test_a_hanging_call_becomes_runner_unavailable_quickly(fake_credentials, mod
 
 
 def test_the_timeout_is_configurable(monkeypatch):
-    assert ModalRunner().timeout_s == 15
+    assert (ModalRunner().timeout_s, ModalRunner().download_timeout_s) == (15, 120)
     monkeypatch.setenv("FORMRECAP_MODAL_TIMEOUT_S", "4.5")
-    assert ModalRunner().timeout_s == 4.5
+    monkeypatch.setenv("FORMRECAP_MODAL_DOWNLOAD_TIMEOUT_S", "60")
+    assert (ModalRunner().timeout_s, ModalRunner().download_timeout_s) == (4.5, 60)
     assert ModalRunner(timeout_s=1).timeout_s == 1
 
 
-def test_fetch_adapter_downloads_from_the_volume(fake_credentials, modal_calls, tmp_path):
+def test_a_failed_download_leaves_the_run_to_poll_again(fake_credentials, modal_calls, tmp_path, hang):
     behaviour = modal_calls["behaviour"]
-    behaviour["_modal_download"] = lambda volume_dir, dest: [str(Path(dest) / "adapter_config.json")]
-    assert ModalRunner().fetch_adapter({"adapter_path": "adapters/7"}, tmp_path / "a7") == tmp_path / "a7"
-    assert modal_calls["_modal_download"] == [("adapters/7", str(tmp_path / "a7"))]
+    behaviour["_modal_result"] = lambda call_id: FINISHED | {"local_output_dir": str(tmp_path / "run-7")}
     behaviour["_modal_download"] = lambda volume_dir, dest: []
     with pytest.raises(RunnerError, match="no files under adapters/7"):
-        ModalRunner().fetch_adapter({"adapter_path": "adapters/7"}, tmp_path / "a7")
+        ModalRunner().poll("fc-01TEST")
+    behaviour["_modal_download"] = hang  # downloads get their own, longer limit
+    started = time.monotonic()
+    with pytest.raises(
+        RunnerUnavailable, match="within 0.5 s while downloading adapters/7.*raise FORMRECAP_MODAL_DOWNLOAD_TIMEOUT_S"
+    ):
+        ModalRunner(timeout_s=5, download_timeout_s=0.5).poll("fc-01TEST")
+    assert time.monotonic() - started < 2
 
 
 def test_get_runner():
@@ -314,7 +366,9 @@ def test_local_runner_trains_the_tiny_model_in_process(tmp_path):
     config = AdapterTrainingConfig(
         base_model=str(base), max_steps=2, per_device_batch_size=2, gradient_accumulation_steps=1, modules_to_save=["lm_head"]
     )
-    payload = build_run_payload(run_id=3, config=config, dataset_dir=write_dataset(tmp_path / "ds"), output_dir=tmp_path / "run-3")
+    payload = build_run_payload(
+        run_id=3, config=config, dataset_path=write_dataset(tmp_path / "ds"), output_dir=tmp_path / "run-3"
+    )
     runner = get_runner("local")
 
     started = runner.start(payload)

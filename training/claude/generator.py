@@ -105,6 +105,9 @@ class ClaudeGenerator:
                 if progress is not None:
                     progress.set_postfix_str(self._postfix(), refresh=False)
                 self._write_manifest(stopped=None)
+        except GenerationError as exc:
+            stopped = f"failed: {exc}"
+            raise
         finally:
             manifest = self._write_manifest(stopped=stopped)
         return RunResult(self.run, manifest, stopped)
@@ -206,8 +209,8 @@ class ClaudeGenerator:
         self.class_counts[record["class"]] += 1
 
     def _postfix(self) -> str:
-        total = self.run
-        return f"calls={total.calls} dup={total.exact_duplicates + total.near_duplicates} invalid={sum(total.invalid.values())}"
+        run = self.run
+        return f"calls={run.calls} dup={run.exact_duplicates + run.near_duplicates} invalid={sum(run.invalid.values())}"
 
     def _write_manifest(self, *, stopped: str | None) -> dict:
         config = self.config

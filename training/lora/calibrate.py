@@ -59,4 +59,8 @@ def calibrate_adapter(adapter_dir: Path, dataset_path: Path, *, labelled_path: P
 def headline_metrics(metrics: dict) -> dict:
     """The figures the gate and the command print: held-out set when there is one, else the test split."""
     held_out = metrics.get("hand_labelled") or metrics.get("test") or {}
-    return {"macro_f1": held_out.get("macro_f1"), "ece": held_out.get("ece"), "evaluated_on": "hand_labelled" if "hand_labelled" in metrics else "test"}
+    return {
+        "macro_f1": held_out.get("macro_f1"),
+        "ece": held_out.get("ece"),
+        "evaluated_on": "hand_labelled" if "hand_labelled" in metrics else "test",
+    }

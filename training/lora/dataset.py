@@ -47,7 +47,14 @@ def operator_examples(labelled: Iterable[tuple[str, int]]) -> list[dict]:
 
 
 def _example(trace: str, label: int, reason: str, confidence: float, source: str) -> dict:
-    return {"events": trace, "label": label, "class": CLASSES[label], "reason": reason, "confidence": confidence, "source": source}
+    return {
+        "events": trace,
+        "label": label,
+        "class": CLASSES[label],
+        "reason": reason,
+        "confidence": confidence,
+        "source": source,
+    }
 
 
 def _training_line(example: dict) -> dict:
@@ -85,7 +92,12 @@ def dataset_assemble(*, name: str, examples: list[dict], seed: int, out_root: Pa
         }
         (folder / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True))
         return Dataset.objects.create(
-            name=name, version=version, path=str(folder), sources=manifest["sources"], manifest=manifest, content_hash=content_hash
+            name=name,
+            version=version,
+            path=str(folder),
+            sources=manifest["sources"],
+            manifest=manifest,
+            content_hash=content_hash,
         )
 
 

@@ -1,18 +1,20 @@
 """Where a fine-tuning run executes: in this process, or on a Modal GPU, behind one small interface.
 
     runner = get_runner("modal")  # or "local"
-    payload = build_run_payload(run_id=run.pk, config=config, dataset_dir=dataset.path, output_dir=run_dir)
+    payload = {"run_id": 7, "dataset_path": DIR, "config": config.as_dict(), "output_dir": RUN_DIR}
     started = runner.start(payload)  # StartResult(external_id, done, result)
     polled = runner.poll(started.external_id)  # PollResult(done, result, error), from a later task
 
-A finished run's result is ``{"run_id", "adapter_dir", "manifest", "location", ...}``; ``fetch_adapter``
-brings the adapter folder to this machine (for calibration with the local PEFT read-out).
+``DIR`` holds ``train.jsonl`` and ``validation.jsonl`` (chat records; other columns are dropped).
+A finished run's result is ``{"run_id", "adapter_dir", "manifest", "location", ...}`` with the
+adapter in ``RUN_DIR/adapter`` on this machine, ready for the local PEFT read-out.
 
-The local runner trains inside ``start()``. The Modal runner uploads the dataset to the
+The local runner trains inside ``start()``. The Modal runner uploads the two split files to the
 ``formrecap-artifacts`` volume and spawns ``train`` in the deployed app
-(``modal deploy -m training.modal_app``), so no worker waits for hours. Without credentials it
-refuses before any network call, and every remote call runs under a short timeout: with a
-token but no network the Modal client would otherwise wait about a minute.
+(``modal deploy -m training.modal_app``), so no worker waits for hours; ``poll`` downloads the
+finished adapter. Without credentials it refuses before any network call, and every remote
+call runs under a short timeout: with a token but no network the Modal client would otherwise
+wait about a minute.
 
 ``modal`` and the ML stack are imported only inside the functions that need them, so the web
 app can import this module with the web requirements alone.
@@ -23,6 +25,7 @@ import json
 import os
 import threading
 import tomllib
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -38,6 +41,8 @@ VOLUME_MOUNT = PurePosixPath("/artifacts")
 
 CREDENTIALS_MISSING = "Modal credentials missing: set MODAL_TOKEN_ID and MODAL_TOKEN_SECRET (or run `modal token new`)"
 DEFAULT_MODAL_TIMEOUT_S = 15.0
+# Bringing an adapter back (tens of MB for a 2-7B base) takes longer than a control call.
+DEFAULT_MODAL_DOWNLOAD_TIMEOUT_S = 120.0
 # A local base-model folder (the tiny model) is uploaded with the run; anything bigger belongs on the volume.
 MAX_LOCAL_BASE_BYTES = 50 * 1024 * 1024
 SPLITS = ("train", "validation")
@@ -66,25 +71,29 @@ class PollResult:
     error: str | None = None
 
 
-def build_run_payload(
-    *, run_id: int | str, config: AdapterTrainingConfig, dataset_dir: str | Path, output_dir: str | Path
-) -> dict:
-    """The JSON-able description of one run that every runner accepts."""
+def check_run_id(run_id: int | str) -> str:
     run_id = str(run_id)
     if not run_id or not all(ch.isalnum() or ch in "-_." for ch in run_id) or run_id.strip(".") == "":
         raise RunnerError(f"run id {run_id!r} must be letters, digits, '-', '_' or '.' (it names a folder)")
-    dataset_dir = Path(dataset_dir)
+    return run_id
+
+
+def build_run_payload(
+    *, run_id: int | str, config: AdapterTrainingConfig, dataset_path: str | Path, output_dir: str | Path
+) -> dict:
+    """The JSON-able description of one run that every runner accepts."""
     return {
-        "run_id": run_id,
+        "run_id": check_run_id(run_id),
+        "dataset_path": str(dataset_path),
         "config": config.as_dict(),
-        "dataset": {split: str(dataset_dir / f"{split}.jsonl") for split in SPLITS},
         "output_dir": str(output_dir),
     }
 
 
-def read_records(path: str | Path) -> list[dict]:
-    with Path(path).open() as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+def read_split(dataset_path: str | Path, split: str) -> list[dict]:
+    """The chat records of one split; bookkeeping columns (label, trace, source) are dropped, TRL must not see them."""
+    with (Path(dataset_path) / f"{split}.jsonl").open() as handle:
+        return [{"messages": json.loads(line)["messages"]} for line in handle if line.strip()]
 
 
 # --- local -----------------------------------------------------------------------------------
@@ -100,11 +109,11 @@ class LocalRunner:
 
         config = AdapterTrainingConfig(**payload["config"])
         output_dir = Path(payload["output_dir"])
-        train = read_records(payload["dataset"]["train"])
-        validation = read_records(payload["dataset"]["validation"])
+        train = read_split(payload["dataset_path"], "train")
+        validation = read_split(payload["dataset_path"], "validation")
         finished = fine_tune(config, train=train, validation=validation, output_dir=output_dir)
         result = {
-            "run_id": payload["run_id"],
+            "run_id": str(payload["run_id"]),
             "adapter_dir": str(finished.adapter_dir),
             "manifest": finished.manifest,
             "location": "local",
@@ -145,7 +154,9 @@ def modal_credentials_configured() -> bool:
     return bool((token_id or profile.get("token_id")) and (token_secret or profile.get("token_secret")))
 
 
-def call_with_timeout(fn: Callable[..., Any], *args: Any, timeout_s: float, what: str) -> Any:
+def call_with_timeout(
+    fn: Callable[..., Any], *args: Any, timeout_s: float, what: str, setting: str = "FORMRECAP_MODAL_TIMEOUT_S"
+) -> Any:
     """``fn(*args)`` in a daemon thread; RunnerUnavailable if it has not returned after ``timeout_s``.
 
     The abandoned thread finishes (or hangs) on its own without holding up shutdown. Exceptions
@@ -164,12 +175,15 @@ def call_with_timeout(fn: Callable[..., Any], *args: Any, timeout_s: float, what
     thread.join(timeout_s)
     if thread.is_alive():
         raise RunnerUnavailable(
-            f"Modal did not answer within {timeout_s:g} s while {what}; check the network "
-            f"(or raise FORMRECAP_MODAL_TIMEOUT_S). Nothing was recorded as failed."
+            f"Modal did not answer within {timeout_s:g} s while {what}; check the network (or raise {setting})"
         )
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]
+
+
+def _seconds(value: float | None, variable: str, default: float) -> float:
+    return float(value) if value is not None else float(os.environ.get(variable, default))
 
 
 def _env_flag(name: str) -> bool:
@@ -184,7 +198,7 @@ def _volume_relative(path: str) -> str:
             pure = pure.relative_to(VOLUME_MOUNT)
         except ValueError:
             raise RunnerError(
-                f"{path} is not on the Modal volume: with FORMRECAP_MODAL_DATASET_ON_VOLUME the dataset paths "
+                f"{path} is not on the Modal volume: with FORMRECAP_MODAL_DATASET_ON_VOLUME the dataset path "
                 f"must be relative to the volume root or start with {VOLUME_MOUNT}/"
             ) from None
     if ".." in pure.parts or not pure.parts:
@@ -205,22 +219,23 @@ def _content_digest(files: list[tuple[str, Path]]) -> str:
 def modal_payload(payload: dict, *, dataset_on_volume: bool) -> tuple[dict, dict[str, str]]:
     """(the payload as the Modal ``train`` function sees it, {volume path: local file to upload}).
 
-    Dataset files go to ``datasets/<content hash>/`` so a retried start uploads to the same place;
-    a local base-model folder goes to ``bases/<content hash>/`` and the config points there.
+    The split files go to ``datasets/<content hash>/`` so a retried start uploads to the same place;
+    a local base-model folder goes to ``bases/<content hash>/`` and the config points there. The
+    local output folder travels along and comes back with the result, for ``poll`` to download into.
     """
     remote = json.loads(json.dumps(payload))  # a deep copy, and proof that the payload is JSON-able
+    run_id = remote["run_id"] = check_run_id(payload["run_id"])
     uploads: dict[str, str] = {}
     if dataset_on_volume:
-        remote["dataset"] = {split: _volume_relative(payload["dataset"][split]) for split in SPLITS}
+        remote["dataset_path"] = _volume_relative(payload["dataset_path"])
     else:
-        files = [(split, Path(payload["dataset"][split])) for split in SPLITS]
+        files = [(f"{split}.jsonl", Path(payload["dataset_path"]) / f"{split}.jsonl") for split in SPLITS]
         missing = [str(path) for _, path in files if not path.is_file()]
         if missing:
             raise RunnerError(f"dataset file(s) not found: {', '.join(missing)}")
-        folder = f"datasets/{_content_digest(files)}"
-        for split, path in files:
-            remote["dataset"][split] = f"{folder}/{path.name}"
-            uploads[f"/{folder}/{path.name}"] = str(path)
+        remote["dataset_path"] = folder = f"datasets/{_content_digest(files)}"
+        for name, path in files:
+            uploads[f"/{folder}/{name}"] = str(path)
 
     base = Path(payload["config"]["base_model"])
     if base.is_dir():
@@ -235,7 +250,8 @@ def modal_payload(payload: dict, *, dataset_on_volume: bool) -> tuple[dict, dict
         for name, path in base_files:
             uploads[f"/{folder}/{name}"] = str(path)
         remote["config"]["base_model"] = f"{VOLUME_MOUNT}/{folder}"
-    remote["output_dir"] = f"adapters/{payload['run_id']}"
+    remote["output_dir"] = f"adapters/{run_id}"
+    remote["local_output_dir"] = str(payload["output_dir"])
     return remote, uploads
 
 
@@ -297,17 +313,29 @@ class ModalRunner:
 
     name = "modal"
 
-    def __init__(self, *, timeout_s: float | None = None, dataset_on_volume: bool | None = None) -> None:
-        self.timeout_s = timeout_s if timeout_s is not None else float(os.environ.get("FORMRECAP_MODAL_TIMEOUT_S", DEFAULT_MODAL_TIMEOUT_S))
-        self.dataset_on_volume = _env_flag("FORMRECAP_MODAL_DATASET_ON_VOLUME") if dataset_on_volume is None else dataset_on_volume
+    def __init__(
+        self, *, timeout_s: float | None = None, download_timeout_s: float | None = None, dataset_on_volume: bool | None = None
+    ) -> None:
+        self.timeout_s = _seconds(timeout_s, "FORMRECAP_MODAL_TIMEOUT_S", DEFAULT_MODAL_TIMEOUT_S)
+        self.download_timeout_s = _seconds(
+            download_timeout_s, "FORMRECAP_MODAL_DOWNLOAD_TIMEOUT_S", DEFAULT_MODAL_DOWNLOAD_TIMEOUT_S
+        )
+        self.dataset_on_volume = (
+            _env_flag("FORMRECAP_MODAL_DATASET_ON_VOLUME") if dataset_on_volume is None else dataset_on_volume
+        )
 
     def check_credentials(self) -> None:
         if not modal_credentials_configured():
             raise RunnerUnavailable(CREDENTIALS_MISSING)
 
-    def _remote(self, fn: Callable[..., Any], *args: Any, what: str) -> Any:
+    def _remote(self, fn: Callable[..., Any], *args: Any, what: str, download: bool = False) -> Any:
+        timeout_s, setting = (
+            (self.download_timeout_s, "FORMRECAP_MODAL_DOWNLOAD_TIMEOUT_S")
+            if download
+            else (self.timeout_s, "FORMRECAP_MODAL_TIMEOUT_S")
+        )
         try:
-            return call_with_timeout(fn, *args, timeout_s=self.timeout_s, what=what)
+            return call_with_timeout(fn, *args, timeout_s=timeout_s, what=what, setting=setting)
         except (RunnerError, TimeoutError):
             raise
         except Exception as exc:
@@ -342,15 +370,27 @@ class ModalRunner:
             # FunctionTimeoutError / OutputExpiredError are not builtin TimeoutErrors: they are failures.
             return PollResult(done=False)
         except Exception as exc:
-            return PollResult(done=True, error=f"{type(exc).__name__}: {exc}")
-        return PollResult(done=True, result={**result, "location": "modal"})
+            # Modal re-raises the remote exception with the container's frames: keep them, cause last.
+            return PollResult(done=True, error="".join(traceback.format_exception(exc)).rstrip())
+        result = {**result, "location": "modal", "volume_adapter_dir": result["adapter_dir"]}
+        if not result.get("local_output_dir"):
+            return PollResult(done=True, result=result)
+        # The adapter comes home for calibration; a failed download raises (the run is fine, poll again).
+        local_adapter = self.fetch_adapter(result, Path(result["local_output_dir"]) / "adapter")
+        return PollResult(done=True, result={**result, "adapter_dir": str(local_adapter)})
 
     def fetch_adapter(self, result: dict, dest_dir: str | Path) -> Path:
-        """Download the finished adapter from the volume into ``dest_dir``."""
+        """Download the finished adapter (``result["adapter_path"]`` on the volume) into ``dest_dir``."""
         self.check_credentials()
         dest_dir = Path(dest_dir)
         dest_dir.mkdir(parents=True, exist_ok=True)
-        written = self._remote(_modal_download, result["adapter_path"], str(dest_dir), what=f"downloading {result['adapter_path']}")
+        written = self._remote(
+            _modal_download,
+            result["adapter_path"],
+            str(dest_dir),
+            what=f"downloading {result['adapter_path']}",
+            download=True,
+        )
         if not written:
             raise RunnerError(f"the volume {MODAL_VOLUME_NAME!r} has no files under {result['adapter_path']}")
         return dest_dir

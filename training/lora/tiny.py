@@ -32,7 +32,9 @@ def _corpus(traces: list[str]) -> list[str]:
     return texts
 
 
-def build_tiny_model(out_dir: Path, *, traces: list[str], vocab_size: int = 2000, hidden_size: int = 64, layers: int = 2, seed: int = 0) -> Path:
+def build_tiny_model(
+    out_dir: Path, *, traces: list[str], vocab_size: int = 2000, hidden_size: int = 64, layers: int = 2, seed: int = 0
+) -> Path:
     """Train the tokenizer on ``traces``, initialise the model, save both to ``out_dir``."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
@@ -45,7 +47,10 @@ def build_tiny_model(out_dir: Path, *, traces: list[str], vocab_size: int = 2000
     )
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False
+        vocab_size=vocab_size,
+        special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
     )
     tokenizer.train_from_iterator(_corpus(traces), trainer=trainer)
     fast = PreTrainedTokenizerFast(

@@ -5,51 +5,87 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('training', '0001_initial'),
+        ("training", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Dataset',
+            name="Dataset",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('version', models.PositiveIntegerField()),
-                ('path', models.CharField(help_text='Folder with train/validation/test JSONL files and manifest.json.', max_length=500)),
-                ('sources', models.JSONField(default=dict, help_text='Examples per source (simulator, claude, operator).')),
-                ('manifest', models.JSONField(default=dict)),
-                ('content_hash', models.CharField(max_length=64)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100)),
+                ("version", models.PositiveIntegerField()),
+                (
+                    "path",
+                    models.CharField(
+                        help_text="Folder with train/validation/test JSONL files and manifest.json.", max_length=500
+                    ),
+                ),
+                ("sources", models.JSONField(default=dict, help_text="Examples per source (simulator, claude, operator).")),
+                ("manifest", models.JSONField(default=dict)),
+                ("content_hash", models.CharField(max_length=64)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['-created_at'],
-                'constraints': [models.UniqueConstraint(fields=('name', 'version'), name='dataset_unique_version')],
+                "ordering": ["-created_at"],
+                "constraints": [models.UniqueConstraint(fields=("name", "version"), name="dataset_unique_version")],
             },
         ),
         migrations.CreateModel(
-            name='TrainingRun',
+            name="TrainingRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='queued', max_length=16)),
-                ('runner', models.CharField(choices=[('local', 'Local (in-process)'), ('modal', 'Modal GPU')], default='local', max_length=16)),
-                ('profile', models.CharField(default='research', max_length=32)),
-                ('base_model', models.CharField(max_length=300)),
-                ('config', models.JSONField(default=dict)),
-                ('external_id', models.CharField(blank=True, help_text='The remote job id (Modal function call).', max_length=200)),
-                ('logs', models.TextField(blank=True)),
-                ('error', models.TextField(blank=True)),
-                ('losses', models.JSONField(default=dict)),
-                ('triggered_by', models.CharField(blank=True, help_text='admin user, command, or beat retraining', max_length=100)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('dataset', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='training_runs', to='training.dataset')),
-                ('model_version', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='training_runs', to='training.modelversion')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("queued", "Queued"), ("running", "Running"), ("succeeded", "Succeeded"), ("failed", "Failed")],
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "runner",
+                    models.CharField(
+                        choices=[("local", "Local (in-process)"), ("modal", "Modal GPU")], default="local", max_length=16
+                    ),
+                ),
+                ("profile", models.CharField(default="research", max_length=32)),
+                ("base_model", models.CharField(max_length=300)),
+                ("config", models.JSONField(default=dict)),
+                (
+                    "external_id",
+                    models.CharField(blank=True, help_text="The remote job id (Modal function call).", max_length=200),
+                ),
+                ("logs", models.TextField(blank=True)),
+                ("error", models.TextField(blank=True)),
+                ("losses", models.JSONField(default=dict)),
+                (
+                    "triggered_by",
+                    models.CharField(blank=True, help_text="admin user, command, or beat retraining", max_length=100),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "dataset",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="training_runs", to="training.dataset"
+                    ),
+                ),
+                (
+                    "model_version",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="training_runs",
+                        to="training.modelversion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
     ]

@@ -48,4 +48,6 @@ class Command(BaseCommand):
 
         model_version, trained = embedded_model_ensure_usable(count=settings.FORMRECAP_EMBEDDED_TRAIN_COUNT)
         if trained and not quiet:
-            self.stderr.write(f"Trained and activated the embedded model {model_version.label} (T = {model_version.temperature:.3f})")
+            self.stderr.write(
+                f"Trained and activated the embedded model {model_version.label} (T = {model_version.temperature:.3f})"
+            )

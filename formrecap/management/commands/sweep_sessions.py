@@ -17,10 +17,17 @@ class Command(BaseCommand):
         parser.add_argument("--loop", type=int, default=0, metavar="SECONDS", help="repeat every SECONDS (0: once)")
 
     def handle(self, *args, loop: int, **options) -> None:
+        from classifier.tasks import classify_unclassified_task
+
         while True:
             count = sweep_inactive_sessions()
             if count or not loop:
                 self.stdout.write(f"abandoned {count} inactive session(s)")
+            # Without beat this loop also runs the catch-up, so a session missed while no model was usable
+            # is classified once one is.
+            caught_up = classify_unclassified_task.apply().get()
+            if caught_up:
+                self.stdout.write(f"classified {caught_up} session(s) that had no prediction")
             if not loop:
                 return
             time.sleep(loop)

@@ -29,8 +29,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--count", type=int, required=True, help="examples the file should hold (earlier runs included)")
         parser.add_argument("--out", type=Path, required=True, help="folder for claude.jsonl and claude_manifest.json")
-        parser.add_argument("--model", default=getattr(settings, "FORMRECAP_CLAUDE_MODEL", DEFAULT_MODEL))
-        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument(
+            "--model",
+            default=getattr(settings, "FORMRECAP_CLAUDE_MODEL", DEFAULT_MODEL),
+            help="Claude model id (default: %(default)s)",
+        )
+        parser.add_argument("--seed", type=int, default=0, help="seeds the per-call prompt choices and the jitter")
         parser.add_argument("--max-calls", type=int, help="API calls this run may make (default: 3 x the examples missing)")
         parser.add_argument("--mix", default="balanced", help="'balanced', 'default', or weights per class: 1=0.3,bot=0.1")
         parser.add_argument(
