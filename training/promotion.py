@@ -30,9 +30,8 @@ def promotion_gate_apply(*, candidate: ModelVersion) -> tuple[bool, str]:
         if live is not None and live.pk != candidate.pk:
             theirs = _held_out(live).get("macro_f1")
             if theirs is not None and mine["macro_f1"] < theirs - tolerance:
-                reasons.append(
-                    f"macro-F1 {mine['macro_f1']:.3f} is worse than {live.label}'s {theirs:.3f} beyond the tolerance {tolerance:.3f}"
-                )
+                worse = f"macro-F1 {mine['macro_f1']:.3f} is worse than {live.label}'s {theirs:.3f}"
+                reasons.append(f"{worse} beyond the tolerance {tolerance:.3f}")
     if reasons:
         reason = "kept as candidate: " + "; ".join(reasons)
         ModelVersion.objects.filter(pk=candidate.pk).update(status_reason=reason)

@@ -18,9 +18,14 @@ CLOUDFLARE_MAX_ADAPTER_BYTES = 300 * 1024 * 1024
 
 PROFILES: dict[str, dict] = {
     # QLoRA as in the best published run: NF4 base, DoRA, every linear layer.
-    "research": {"r": 16, "lora_alpha": 32, "lora_dropout": 0.05, "use_dora": True, "target_modules": "all-linear", "quantize_4bit": True},
+    "research": {
+        "r": 16, "lora_alpha": 32, "lora_dropout": 0.05, "use_dora": True, "target_modules": "all-linear", "quantize_4bit": True,
+    },
     # What Cloudflare runs in practice: small rank on attention q/v only, no DoRA.
-    "cloudflare": {"r": 8, "lora_alpha": 16, "lora_dropout": 0.05, "use_dora": False, "target_modules": ["q_proj", "v_proj"], "quantize_4bit": False},
+    "cloudflare": {
+        "r": 8, "lora_alpha": 16, "lora_dropout": 0.05, "use_dora": False, "target_modules": ["q_proj", "v_proj"],
+        "quantize_4bit": False,
+    },
 }  # fmt: skip
 
 
