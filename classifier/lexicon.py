@@ -37,7 +37,8 @@ REQUIREMENT_PAIRS = (
 )
 # Words that make a name something to fill in, whatever else it mentions.
 FILLABLE_WORDS = frozenset(
-    ["address", "street", "name", "email", "phone", "mobile", "date", "city", "zip", "postcode", "postal", "country", "state", "line", "first", "last", "username", "password"]
+    ("address", "street", "name", "email", "phone", "mobile", "date", "city", "zip", "postcode", "postal", "country")
+    + ("state", "line", "first", "last", "username", "password")
 )
 # Failures that end an attempt at once: nothing to correct, the value is refused outright.
 HARD_REASON_STEMS = ("taken", "registered", "exists", "in_use", "unavailable", "declined", "blocked", "duplicate", "not_allowed")
