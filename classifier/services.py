@@ -24,9 +24,9 @@ class TimedClassifications:
     latency_ms: float  # for the whole batch
 
 
-def classify_traces(*, traces: Sequence[Trace], backend_name: str) -> TimedClassifications:
+def classify_traces(*, traces: Sequence[Trace], backend_name: str, model_version_id: int | None = None) -> TimedClassifications:
     started = time.perf_counter()
-    classifications = get_backend(backend_name).classify(traces)
+    classifications = get_backend(backend_name, model_version_id=model_version_id).classify(traces)
     return TimedClassifications(classifications, backend_name, (time.perf_counter() - started) * 1000)
 
 

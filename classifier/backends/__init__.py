@@ -2,16 +2,28 @@
 
 from .base import Backend, BackendUnavailable, Classification, Explanation
 
-BACKEND_NAMES = ("embedded",)
+BACKEND_NAMES = ("embedded", "peft")
 DEFAULT_BACKEND = "embedded"
 
 
-def get_backend(name: str = DEFAULT_BACKEND) -> Backend:
+def get_backend(name: str = DEFAULT_BACKEND, *, model_version_id: int | None = None) -> Backend:
+    """The backend ``name``, serving the active model of its kind or, when given, that model version."""
+    if name not in BACKEND_NAMES:
+        raise BackendUnavailable(f"unknown backend {name!r}; known: {', '.join(BACKEND_NAMES)}")
+    model_version = None
+    if model_version_id is not None:
+        from training.models import ModelVersion
+
+        model_version = ModelVersion.objects.filter(pk=model_version_id).first()
+        if model_version is None:
+            raise BackendUnavailable(f"no model version {model_version_id}")
     if name == "embedded":
         from .embedded import EmbeddedBackend
 
-        return EmbeddedBackend()
-    raise BackendUnavailable(f"unknown backend {name!r}; known: {', '.join(BACKEND_NAMES)}")
+        return EmbeddedBackend(model_version)
+    from .peft import PeftBackend
+
+    return PeftBackend(model_version)
 
 
 __all__ = ["Backend", "BackendUnavailable", "Classification", "Explanation", "get_backend", "BACKEND_NAMES", "DEFAULT_BACKEND"]

@@ -108,3 +108,33 @@ def read_split(dataset_path: str | Path, part: str) -> list[dict]:
 def sft_records(lines: list[dict]) -> list[dict]:
     """Only the conversation: TRL must not see our bookkeeping columns."""
     return [{"messages": line["messages"]} for line in lines]
+
+
+def dataset_register_folder(*, folder: Path) -> Dataset:
+    """Register an existing dataset folder (train/validation/test.jsonl in the model format) as a Dataset row."""
+    folder = Path(folder).resolve()
+    missing = [part for part in SPLITS if not (folder / f"{part}.jsonl").exists()]
+    if missing:
+        raise FileNotFoundError(f"{folder}: missing {', '.join(f'{m}.jsonl' for m in missing)}")
+    existing = Dataset.objects.filter(path=str(folder)).order_by("-version").first()
+    digest = hashlib.sha256()
+    for part in SPLITS:
+        digest.update((folder / f"{part}.jsonl").read_bytes())
+    content_hash = digest.hexdigest()[:16]
+    if existing is not None and existing.content_hash == content_hash:
+        return existing
+    manifest_path = folder / "manifest.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    counts = {part: sum(1 for _ in read_jsonl(folder / f"{part}.jsonl")) for part in SPLITS}
+    manifest = {**manifest, "registered_from": str(folder), "counts": counts, "content_hash": content_hash}
+    with transaction.atomic():
+        name = folder.name[:100]
+        version = (Dataset.objects.filter(name=name).aggregate(last=Max("version"))["last"] or 0) + 1
+        return Dataset.objects.create(
+            name=name,
+            version=version,
+            path=str(folder),
+            sources=manifest.get("sources", {}),
+            manifest=manifest,
+            content_hash=content_hash,
+        )

@@ -61,6 +61,7 @@ class Command(BaseCommand):
         parser.add_argument("--input", required=True, type=Path, help="JSONL, one {'events': …} per line")
         parser.add_argument("--output", required=True, type=Path, help="JSONL written line for line")
         parser.add_argument("--backend", default=DEFAULT_BACKEND, choices=BACKEND_NAMES)
+        parser.add_argument("--model-version", type=int, help="a model version id (default: the backend's active model)")
         parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, help="lines per backend call")
 
     def handle(self, *args, **options) -> None:
@@ -71,7 +72,7 @@ class Command(BaseCommand):
         try:
             with options["input"].open("rb") as source, options["output"].open("w", encoding="utf-8") as sink:
                 for chunk in chunks(source, options["chunk_size"]):
-                    records = self._classify_chunk(chunk, options["backend"])
+                    records = self._classify_chunk(chunk, options["backend"], options.get("model_version"))
                     sink.writelines(json.dumps(record) + "\n" for record in records)
                     lines += len(records)
                     errors += sum("error" in record for record in records)
@@ -82,7 +83,7 @@ class Command(BaseCommand):
         seconds = time.perf_counter() - started
         self.stderr.write(f"classified {lines} lines: {lines - errors} ok, {errors} errors, {seconds:.2f} s")
 
-    def _classify_chunk(self, chunk: list[bytes], backend: str) -> list[dict]:
+    def _classify_chunk(self, chunk: list[bytes], backend: str, model_version_id: int | None = None) -> list[dict]:
         records: list[dict] = [{} for _ in chunk]
         traces: list[Trace] = []
         positions: list[int] = []
@@ -93,7 +94,7 @@ class Command(BaseCommand):
             except TraceError as exc:
                 records[index] = {"error": str(exc)}
         if traces:
-            result = classify_traces(traces=traces, backend_name=backend)
+            result = classify_traces(traces=traces, backend_name=backend, model_version_id=model_version_id)
             for index, classification in zip(positions, result.classifications, strict=True):
                 records[index] = output_record(classification)
         return records

@@ -93,6 +93,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--dataset", type=Path, required=True, help="JSONL with 'events' and 'label' (1-6) or 'class'")
         parser.add_argument("--backend", default=DEFAULT_BACKEND, help=f"backend name (default {DEFAULT_BACKEND})")
+        parser.add_argument("--model-version", type=int, help="a model version id (default: the backend's active model)")
         parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
         parser.add_argument("--plots", type=Path, help="folder for reliability.svg and confusion.svg")
         parser.add_argument("--seed", type=int, default=0, help="bootstrap seed")
@@ -105,7 +106,9 @@ class Command(BaseCommand):
         if not examples:
             raise CommandError(f"{path}: no valid labelled lines ({len(rejected)} rejected)")
         try:
-            classifications = classify_in_chunks(get_backend(options["backend"]), [e.trace for e in examples])
+            classifications = classify_in_chunks(
+                get_backend(options["backend"], model_version_id=options.get("model_version")), [e.trace for e in examples]
+            )
         except BackendUnavailable as exc:
             raise CommandError(str(exc)) from exc
 
