@@ -8,7 +8,8 @@ from .selectors import model_version_active
 from .services import model_version_activate
 
 
-def _held_out(model_version: ModelVersion) -> dict:
+def held_out_metrics(model_version: ModelVersion) -> dict:
+    """The metrics the gate judges by: the hand-labelled set, else the test split."""
     metrics = model_version.metrics or {}
     return metrics.get("hand_labelled") or metrics.get("test") or metrics.get("test_terse") or {}
 
@@ -19,7 +20,7 @@ def promotion_gate_apply(*, candidate: ModelVersion) -> tuple[bool, str]:
     baseline). Otherwise it stays a candidate and the reason is recorded on it."""
     tolerance = settings.FORMRECAP_PROMOTION_F1_TOLERANCE
     max_ece = settings.FORMRECAP_PROMOTION_MAX_ECE
-    mine = _held_out(candidate)
+    mine = held_out_metrics(candidate)
     live = model_version_active(kind=candidate.kind) or model_version_active(kind=ModelVersion.Kind.EMBEDDED)
     reasons = []
     if mine.get("macro_f1") is None or mine.get("ece") is None:
@@ -28,7 +29,7 @@ def promotion_gate_apply(*, candidate: ModelVersion) -> tuple[bool, str]:
         if mine["ece"] > max_ece:
             reasons.append(f"ECE {mine['ece']:.3f} is above the bound {max_ece:.3f}")
         if live is not None and live.pk != candidate.pk:
-            theirs = _held_out(live).get("macro_f1")
+            theirs = held_out_metrics(live).get("macro_f1")
             if theirs is not None and mine["macro_f1"] < theirs - tolerance:
                 worse = f"macro-F1 {mine['macro_f1']:.3f} is worse than {live.label}'s {theirs:.3f}"
                 reasons.append(f"{worse} beyond the tolerance {tolerance:.3f}")

@@ -134,4 +134,27 @@ def training_run_poll(*, run_id: int) -> tuple[TrainingRun | None, bool]:
     return training_run_finish(run=run, adapter_dir=polled.result["adapter_dir"], manifest=polled.result["manifest"]), False
 
 
-__all__ = ["training_run_create", "training_run_start", "training_run_poll", "training_run_finish", "training_run_fail"]
+def training_run_enqueue(*, run: TrainingRun) -> bool:
+    """Hand the run to a worker once the current transaction commits: a queued run is started, a running remote
+    run is polled (a lost poll chain, or the embedded setup, where no worker polls on a timer). False if neither."""
+    from .tasks import poll_run_task, start_run_task
+
+    if run.status == TrainingRun.Status.QUEUED:
+        task = start_run_task
+    elif run.status == TrainingRun.Status.RUNNING and run.external_id:
+        task = poll_run_task
+    else:
+        return False
+    run_id = run.pk
+    transaction.on_commit(lambda: task.delay(run_id))
+    return True
+
+
+__all__ = [
+    "training_run_create",
+    "training_run_enqueue",
+    "training_run_start",
+    "training_run_poll",
+    "training_run_finish",
+    "training_run_fail",
+]

@@ -1,5 +1,8 @@
 """Celery: eager in the embedded setup, Redis-brokered when CELERY_BROKER_URL is set."""
 
+from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
+
 from .env import env
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
@@ -12,8 +15,24 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 # Countdowns must stay below this; longer delays are scheduled by periodic dispatchers.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+FORMRECAP_BROKER_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": FORMRECAP_BROKER_VISIBILITY_TIMEOUT}
+
+# Following a remote (Modal) training run: one poll every FORMRECAP_TRAINING_POLL_SECONDS. While Modal
+# cannot be reached the poll backs off, doubling up to the cap, and the run fails after the last retry:
+# with the defaults 60 + 120 + 240 + 480 + 960 + 1800 × 3 s ≈ 2 h of outage are ridden out.
+FORMRECAP_TRAINING_POLL_SECONDS = env.int("FORMRECAP_TRAINING_POLL_SECONDS", default=60)
+FORMRECAP_TRAINING_POLL_RETRIES = env.int("FORMRECAP_TRAINING_POLL_RETRIES", default=8)
+FORMRECAP_TRAINING_POLL_MAX_BACKOFF_SECONDS = env.int("FORMRECAP_TRAINING_POLL_MAX_BACKOFF_SECONDS", default=1800)
+if max(FORMRECAP_TRAINING_POLL_SECONDS, FORMRECAP_TRAINING_POLL_MAX_BACKOFF_SECONDS) >= FORMRECAP_BROKER_VISIBILITY_TIMEOUT:
+    # A countdown past the visibility timeout makes Redis hand the waiting poll to a second worker.
+    raise ImproperlyConfigured(
+        "FORMRECAP_TRAINING_POLL_SECONDS and FORMRECAP_TRAINING_POLL_MAX_BACKOFF_SECONDS must stay below "
+        f"CELERY_VISIBILITY_TIMEOUT ({FORMRECAP_BROKER_VISIBILITY_TIMEOUT} s)"
+    )
+
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# The DatabaseScheduler copies these entries into its tables at start; change them in admin (Periodic tasks).
 CELERY_BEAT_SCHEDULE = {
     "sweep-inactive-sessions": {
         "task": "formrecap.sweep_inactive_sessions",
@@ -22,5 +41,10 @@ CELERY_BEAT_SCHEDULE = {
     "classify-unclassified-sessions": {
         "task": "classifier.classify_unclassified",
         "schedule": env.int("FORMRECAP_CLASSIFY_CATCH_UP_SECONDS", default=300),
+    },
+    "retrain-lora-adapter": {
+        "task": "training.retrain_if_needed",
+        # Daily, at a quiet hour (UTC): a run only starts when enough new operator labels exist.
+        "schedule": crontab(minute=0, hour=env.int("FORMRECAP_RETRAIN_HOUR", default=3)),
     },
 }

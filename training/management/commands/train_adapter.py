@@ -92,16 +92,14 @@ class Command(BaseCommand):
         headline = headline_metrics(version.metrics)
         losses = run.losses or {}
         train_losses = [point["loss"] for point in losses.get("train", [])]
-        self.stdout.write(
-            f"run {run.pk} {run.status} in {run.duration_seconds:.1f} s; registered {version.label} (id {version.pk}, {version.status})"
-        )
+        registered = f"registered {version.label} (id {version.pk}, {version.status})"
+        self.stdout.write(f"run {run.pk} {run.status} in {run.duration_seconds:.1f} s; {registered}")
         if train_losses:
             self.stdout.write(
                 f"  train loss {train_losses[0]:.3f} → {train_losses[-1]:.3f}; best eval loss {losses.get('best_eval')}"
             )
-        self.stdout.write(
-            f"  T = {version.temperature:.3f}; {headline['evaluated_on']}: macro-F1 {headline['macro_f1']:.4f}, ECE {headline['ece']:.4f}"
-        )
+        scores = f"macro-F1 {headline['macro_f1']:.4f}, ECE {headline['ece']:.4f}"
+        self.stdout.write(f"  T = {version.temperature:.3f}; {headline['evaluated_on']}: {scores}")
         self.stdout.write(f"  gate: {version.status_reason}")
         if as_json:
             payload = {
