@@ -27,3 +27,7 @@ FORMRECAP_RETRAIN_RUNNER = env("FORMRECAP_RETRAIN_RUNNER", default="modal")
 FORMRECAP_RETRAIN_PROFILE = env("FORMRECAP_RETRAIN_PROFILE", default="research")
 FORMRECAP_RETRAIN_BASE_MODEL = env("FORMRECAP_RETRAIN_BASE_MODEL", default="meta-llama/Llama-3.2-3B-Instruct")
 FORMRECAP_RETRAIN_SIMULATED = env.int("FORMRECAP_RETRAIN_SIMULATED", default=1100)
+# Claude data generation (manage.py generate_claude): model and prices per million tokens for the cost tally.
+FORMRECAP_CLAUDE_MODEL = env("FORMRECAP_CLAUDE_MODEL", default="claude-haiku-4-5")
+FORMRECAP_CLAUDE_INPUT_USD_PER_MTOK = env.float("FORMRECAP_CLAUDE_INPUT_USD_PER_MTOK", default=1.0)
+FORMRECAP_CLAUDE_OUTPUT_USD_PER_MTOK = env.float("FORMRECAP_CLAUDE_OUTPUT_USD_PER_MTOK", default=5.0)
