@@ -1,14 +1,17 @@
-"""Django admin for predictions: read-only and tenant-scoped (TenantScopedAdmin); also inline on a session's page."""
+"""Django admin for predictions (read-only, also inline on a session's page) and operator labels; tenant-scoped
+through TenantScopedAdmin."""
 
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.utils.html import format_html, format_html_join
 
-from formrecap.admin_tenancy import TenantScopedAdmin, TenantSiteListFilter
+from formrecap.admin_tenancy import TenantScopedAdmin, TenantSiteListFilter, editable_tenant_ids
 from formrecap.models import FormSession
 
 from .labels import CLASSES
-from .models import Prediction
+from .models import Prediction, SessionLabel
+from .services import session_trace
+from .trace import TraceError, serialise_trace
 
 
 class ConfidenceBandFilter(admin.SimpleListFilter):
@@ -32,6 +35,10 @@ class ConfidenceBandFilter(admin.SimpleListFilter):
 
 class PredictionSiteFilter(TenantSiteListFilter):
     site_lookup = "session__site_id"  # API predictions have no session, so no site: any site filter hides them
+
+
+class LabelSiteFilter(TenantSiteListFilter):
+    site_lookup = "session__site_id"
 
 
 class PredictionColumns:
@@ -121,3 +128,49 @@ class PredictionInline(PredictionColumns, admin.TabularInline):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(SessionLabel)
+class SessionLabelAdmin(TenantScopedAdmin):
+    """Operators say why a session was abandoned; these labels feed retraining (training.retrain_if_needed).
+
+    The tenant is the session's, never picked: an editor can only choose among their own tenants' sessions.
+    """
+
+    list_display = ["session", "class_name", "labelled_by", "note", "tenant", "created_at", "updated_at"]
+    list_filter = ["code", LabelSiteFilter]
+    list_select_related = ["session", "tenant", "labelled_by"]
+    search_fields = ["session__session_uuid", "session__form_id", "note"]
+    ordering = ["-created_at", "-id"]
+    raw_id_fields = ["session"]
+    fields = ["session", "code", "note", "session_trace_shown", "tenant", "labelled_by", "created_at", "updated_at"]
+
+    def get_readonly_fields(self, request, obj=None) -> list[str]:
+        fixed = ["session_trace_shown", "tenant", "labelled_by", "created_at", "updated_at"]
+        return ["session", *fixed] if obj is not None else fixed  # a label stays on its session
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.related_model is FormSession:
+            sessions = FormSession.all_tenants.all()
+            if not request.user.is_superuser:
+                sessions = sessions.filter(tenant_id__in=editable_tenant_ids(request, self.editor_roles))
+            kwargs["queryset"] = sessions
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj: SessionLabel, form, change: bool) -> None:
+        obj.tenant_id = obj.session.tenant_id
+        obj.labelled_by = request.user
+        super().save_model(request, obj, form, change)
+
+    @admin.display(description="class", ordering="code")
+    def class_name(self, label: SessionLabel) -> str:
+        return f"{label.code} {CLASSES[label.code]}"
+
+    @admin.display(description="trace")
+    def session_trace_shown(self, label: SessionLabel) -> str:
+        if label is None or label.session_id is None:
+            return "–"
+        try:
+            return serialise_trace(session_trace(session=label.session)) or "–"
+        except TraceError as exc:
+            return f"unreadable: {exc}"

@@ -1,6 +1,8 @@
 """Reads from the model-version registry."""
 
-from .models import ModelVersion
+from datetime import datetime
+
+from .models import ModelVersion, TrainingRun
 
 
 def model_version_active(*, kind: str) -> ModelVersion | None:
@@ -23,3 +25,23 @@ def operator_labelled_traces(*, since=None) -> list[tuple[str, int]]:
         except TraceError:
             continue  # an unreadable session teaches nothing
     return pairs
+
+
+def session_labels_created_since(*, since: datetime | None = None) -> int:
+    """How many operator labels were created after ``since`` (all of them when None), across tenants."""
+    from classifier.models import SessionLabel
+
+    labels = SessionLabel.all_tenants.all()
+    return (labels.filter(created_at__gt=since) if since is not None else labels).count()
+
+
+def training_run_in_flight() -> TrainingRun | None:
+    """The oldest queued or running training run, or None."""
+    in_flight = TrainingRun.objects.filter(status__in=[TrainingRun.Status.QUEUED, TrainingRun.Status.RUNNING])
+    return in_flight.order_by("created_at", "pk").first()
+
+
+def training_run_last_succeeded(*, triggered_by: str) -> TrainingRun | None:
+    """The most recent succeeded run with this trigger (e.g. "beat retraining"), with its dataset, or None."""
+    runs = TrainingRun.objects.select_related("dataset").filter(status=TrainingRun.Status.SUCCEEDED, triggered_by=triggered_by)
+    return runs.order_by("-created_at", "-pk").first()
