@@ -28,6 +28,9 @@ def promotion_gate_apply(*, candidate: ModelVersion) -> tuple[bool, str]:
     else:
         if mine["ece"] > max_ece:
             reasons.append(f"ECE {mine['ece']:.3f} is above the bound {max_ece:.3f}")
+        # With nothing live to compare against, a calibrated but near-chance model must not go live.
+        if mine["macro_f1"] < settings.FORMRECAP_PROMOTION_MIN_F1:
+            reasons.append(f"macro-F1 {mine['macro_f1']:.3f} is below the floor {settings.FORMRECAP_PROMOTION_MIN_F1:.3f}")
         if live is not None and live.pk != candidate.pk:
             theirs = held_out_metrics(live).get("macro_f1")
             if theirs is not None and mine["macro_f1"] < theirs - tolerance:

@@ -70,7 +70,8 @@ def training_run_finish(*, run: TrainingRun, adapter_dir: str, manifest: dict) -
     """The adapter is trained: calibrate and evaluate it, register a candidate, apply the gate."""
     _append_log(run, f"trained in {manifest.get('train_seconds', '?')} s, best eval loss {manifest.get('best_eval_loss')}")
     try:
-        metrics = calibrate_adapter(Path(adapter_dir), Path(run.dataset.path), labelled_path=HAND_LABELLED)
+        local_base = run.base_model if Path(run.base_model).exists() else None
+        metrics = calibrate_adapter(Path(adapter_dir), Path(run.dataset.path), labelled_path=HAND_LABELLED, base_model=local_base)
     except Exception:  # noqa: BLE001 - any failure here is the run's failure, recorded with its cause
         return training_run_fail(run=run, error=traceback.format_exc())
     base_name = Path(run.base_model).name if Path(run.base_model).exists() else run.base_model.split("/")[-1]

@@ -21,6 +21,8 @@ FORMRECAP_EMBEDDED_TRAIN_COUNT = env.int("FORMRECAP_EMBEDDED_TRAIN_COUNT", defau
 # and its ECE must not exceed the bound (the published best is 0.04).
 FORMRECAP_PROMOTION_F1_TOLERANCE = env.float("FORMRECAP_PROMOTION_F1_TOLERANCE", default=0.01)
 FORMRECAP_PROMOTION_MAX_ECE = env.float("FORMRECAP_PROMOTION_MAX_ECE", default=0.06)
+# Floor for any promotion (chance is 1/6 ≈ 0.17), so a calibrated but useless model never goes live.
+FORMRECAP_PROMOTION_MIN_F1 = env.float("FORMRECAP_PROMOTION_MIN_F1", default=0.5)
 # Beat retraining: how many new operator labels since the live adapter justify a new run.
 FORMRECAP_RETRAIN_MIN_LABELS = env.int("FORMRECAP_RETRAIN_MIN_LABELS", default=50)
 FORMRECAP_RETRAIN_RUNNER = env("FORMRECAP_RETRAIN_RUNNER", default="modal")

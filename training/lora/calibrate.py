@@ -24,9 +24,13 @@ def _summary(labels: np.ndarray, probabilities: np.ndarray) -> dict:
     return {key: metrics[key] for key in SUMMARY_KEYS} | {"confusion_matrix": metrics["confusion_matrix"]}
 
 
-def calibrate_adapter(adapter_dir: Path, dataset_path: Path, *, labelled_path: Path | None = None) -> dict:
-    """{"temperature", "validation": {before, after}, "test": …, "hand_labelled": …} for the adapter."""
-    model, tokenizer = load_adapter(adapter_dir)
+def calibrate_adapter(
+    adapter_dir: Path, dataset_path: Path, *, labelled_path: Path | None = None, base_model: str | None = None
+) -> dict:
+    """{"temperature", "validation": {before, after}, "test": …, "hand_labelled": …} for the adapter.
+
+    ``base_model`` overrides the base recorded in the adapter (a Modal run records its volume copy of a local base)."""
+    model, tokenizer = load_adapter(adapter_dir, base_model)
 
     def log_probs_and_labels(lines: list[dict]) -> tuple[np.ndarray, np.ndarray]:
         traces = [line["trace"] for line in lines]
