@@ -21,6 +21,7 @@ INSTALLED_APPS = [
     "formrecap",
     "classifier",
     "training",
+    "recovery",
 ]
 
 MIDDLEWARE = [
