@@ -33,3 +33,8 @@ FORMRECAP_RETRAIN_SIMULATED = env.int("FORMRECAP_RETRAIN_SIMULATED", default=110
 FORMRECAP_CLAUDE_MODEL = env("FORMRECAP_CLAUDE_MODEL", default="claude-haiku-4-5")
 FORMRECAP_CLAUDE_INPUT_USD_PER_MTOK = env.float("FORMRECAP_CLAUDE_INPUT_USD_PER_MTOK", default=1.0)
 FORMRECAP_CLAUDE_OUTPUT_USD_PER_MTOK = env.float("FORMRECAP_CLAUDE_OUTPUT_USD_PER_MTOK", default=5.0)
+
+# Recovery webhooks. Loopback targets (127.0.0.0/8, ::1, and plain http to them) are for local development
+# and tests only: the flag is ignored unless DEBUG is on, and no other private address is ever allowed.
+FORMRECAP_WEBHOOK_ALLOW_LOOPBACK = env.bool("FORMRECAP_WEBHOOK_ALLOW_LOOPBACK", default=False)
+FORMRECAP_WEBHOOK_TIMEOUT_SECONDS = env.float("FORMRECAP_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
