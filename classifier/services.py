@@ -81,7 +81,7 @@ def prediction_for_session(*, tenant: Tenant, session_id: int) -> Prediction | N
     model_version_id = getattr(getattr(backend, "model_version", None), "pk", None)
     existing = Prediction.objects.for_tenant(tenant).filter(session=session, model_version_id=model_version_id).first()
     if existing is not None and existing.events_seen >= session.event_count:
-        return existing
+        return _recovery_planned_on_commit(tenant, existing)  # a redelivery also replans a plan that was lost
     result = classify_traces(traces=[session_trace(session=session)], backend_name=session.site.classifier_backend)
     fields = _prediction_fields(result.classifications[0], backend=result.backend, latency_ms=result.latency_ms)
     fields["events_seen"] = session.event_count
@@ -90,13 +90,23 @@ def prediction_for_session(*, tenant: Tenant, session_id: int) -> Prediction | N
     if existing is not None:
         Prediction.objects.for_tenant(tenant).filter(pk=existing.pk, events_seen__lt=session.event_count).update(**fields)
         existing.refresh_from_db()
-        return existing
+        return _recovery_planned_on_commit(tenant, existing)
     try:
         with transaction.atomic():
-            return Prediction.objects.create(tenant=tenant, session=session, source=Prediction.Source.SESSION, **fields)
+            prediction = Prediction.objects.create(tenant=tenant, session=session, source=Prediction.Source.SESSION, **fields)
     except IntegrityError:
         # A redelivered task raced us to it: the unique (session, model version) keeps one.
-        return Prediction.objects.for_tenant(tenant).get(session=session, model_version_id=fields["model_version_id"])
+        prediction = Prediction.objects.for_tenant(tenant).get(session=session, model_version_id=fields["model_version_id"])
+    return _recovery_planned_on_commit(tenant, prediction)
+
+
+def _recovery_planned_on_commit(tenant: Tenant, prediction: Prediction) -> Prediction:
+    """Hand the stored prediction to the tenant's recovery policy once it is committed (the plan is once per session)."""
+    from recovery.services import recovery_plan_for_prediction
+
+    # robust: a failed plan is logged and never undoes the stored prediction.
+    transaction.on_commit(lambda: recovery_plan_for_prediction(tenant=tenant, prediction_id=prediction.pk), robust=True)
+    return prediction
 
 
 def session_classification_failed(*, tenant: Tenant, session_id: int, error: str) -> None:

@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from classifier import api as classifier_api
@@ -15,6 +15,7 @@ api_v1 = [
     path("api/v1/sessions/<int:session_id>/", api.SessionDetailApi.as_view(), name="session-detail"),
     path("api/v1/classify/", classifier_api.ClassifyApi.as_view(), name="classify"),
     path("api/v1/classify/batch/", classifier_api.ClassifyBatchApi.as_view(), name="classify-batch"),
+    path("api/v1/recovery/", include("recovery.urls")),
 ]
 
 urlpatterns = [

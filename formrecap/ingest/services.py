@@ -9,6 +9,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from classifier.services import sessions_abandoned
+from recovery.services import executions_mark_recovered
 
 from ..models import FormSession, Site, TraceChunk
 from .schema import Batch
@@ -108,6 +109,9 @@ def _apply_batch(site: Site, session: FormSession, batch: Batch) -> None:
 
     FormSession.objects.for_tenant(site.tenant).filter(pk=session.pk).update(**update)
     session.refresh_from_db()
+    if update.get("status") == FormSession.Status.SUBMITTED:
+        # The visitor came back: whatever recovery did (or held back) for this session counts as recovered.
+        executions_mark_recovered(tenant=site.tenant, session_id=session.pk, at=now)
     # Newly abandoned, or an abandoned visitor who came back and left again: (re)classify after commit.
     if session.status == FormSession.Status.ABANDONED and "exit" in kinds:
         sessions_abandoned(sessions=[(session.tenant_id, session.pk)])

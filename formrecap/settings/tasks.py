@@ -48,3 +48,26 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=0, hour=env.int("FORMRECAP_RETRAIN_HOUR", default=3)),
     },
 }
+
+# Recovery actions (recovery/delivery.py). An action's message is sent once it is due within
+# FORMRECAP_RECOVERY_MAX_COUNTDOWN; later ones are sent by the dispatcher below. A retryable failure waits
+# base × 2^(attempt-1) with jitter (half fixed, half random), capped: with the defaults 30, 60, 120, 240, 480 s
+# between the 6 attempts, about 15 min in all. A webhook endpoint is disabled after that many failed actions in a row.
+FORMRECAP_RECOVERY_MAX_COUNTDOWN = env.int("FORMRECAP_RECOVERY_MAX_COUNTDOWN", default=15 * 60)
+FORMRECAP_RECOVERY_MAX_ATTEMPTS = env.int("FORMRECAP_RECOVERY_MAX_ATTEMPTS", default=6)
+FORMRECAP_RECOVERY_RETRY_BASE_SECONDS = env.float("FORMRECAP_RECOVERY_RETRY_BASE_SECONDS", default=30.0)
+FORMRECAP_RECOVERY_RETRY_MAX_SECONDS = env.float("FORMRECAP_RECOVERY_RETRY_MAX_SECONDS", default=15 * 60.0)
+FORMRECAP_WEBHOOK_DISABLE_AFTER = env.int("FORMRECAP_WEBHOOK_DISABLE_AFTER", default=10)
+# The Celery queue of recovery actions (empty: the default queue). A queue of their own lets slow endpoints
+# wait without holding up classification; its workers are started with -Q.
+FORMRECAP_RECOVERY_QUEUE = env("FORMRECAP_RECOVERY_QUEUE", default="")
+if max(FORMRECAP_RECOVERY_MAX_COUNTDOWN, FORMRECAP_RECOVERY_RETRY_MAX_SECONDS) >= FORMRECAP_BROKER_VISIBILITY_TIMEOUT:
+    raise ImproperlyConfigured(
+        "FORMRECAP_RECOVERY_MAX_COUNTDOWN and FORMRECAP_RECOVERY_RETRY_MAX_SECONDS must stay below "
+        f"CELERY_VISIBILITY_TIMEOUT ({FORMRECAP_BROKER_VISIBILITY_TIMEOUT} s)"
+    )
+CELERY_BEAT_SCHEDULE["dispatch-due-recovery-actions"] = {
+    "task": "recovery.dispatch_due",
+    # Sends the actions that come due within FORMRECAP_RECOVERY_MAX_COUNTDOWN, and re-sends lost ones.
+    "schedule": env.int("FORMRECAP_RECOVERY_DISPATCH_SECONDS", default=60),
+}

@@ -1,0 +1,70 @@
+"""Celery tasks of recovery (thin wrappers: ids in, one service call), and sending them after commit.
+
+``executions_enqueue`` is what the decision calls: an execution due within FORMRECAP_RECOVERY_MAX_COUNTDOWN
+gets its message now, with that countdown; a later one waits for ``recovery.dispatch_due`` (beat, every minute),
+so no countdown comes near the broker's visibility timeout.
+"""
+
+import uuid
+from collections.abc import Iterable
+
+from celery import shared_task
+from django.conf import settings
+from django.db import transaction
+
+from formrecap.celery import app as celery_app
+
+from .delivery import Due, execution_mark_sent, execution_run, executions_release_stale, executions_to_send
+
+DISPATCH_ROUNDS = 20  # batches per dispatcher run (DISPATCH_BATCH each); the next run takes the rest
+
+
+@shared_task(bind=True, name="recovery.execute_action", acks_late=True, reject_on_worker_lost=True, max_retries=None)
+def execute_action_task(self, execution_id: int) -> str:
+    """Run one recovery action, at most once (see recovery.delivery); returns the execution's status."""
+    # A redelivered message keeps its task id and retry number: that is how it recognises its own claim.
+    claim = f"{self.request.id or uuid.uuid4()}:{self.request.retries}"
+    eager = bool(self.request.is_eager)
+    outcome = execution_run(execution_id=execution_id, claim=claim, queue_retry=not eager)
+    if outcome.retry_in is not None and not eager:
+        # Attempts are bounded by the execution's own count, so Celery's retry limit is off (max_retries=None).
+        raise self.retry(countdown=outcome.retry_in)
+    return outcome.status
+
+
+@shared_task(name="recovery.dispatch_due", acks_late=True, reject_on_worker_lost=True)
+def dispatch_due_task() -> int:
+    """Periodic (beat): send the actions that come due, and those whose message was lost. Returns how many."""
+    executions_release_stale()
+    sent = 0
+    for _ in range(DISPATCH_ROUNDS):
+        batch = executions_to_send(horizon_seconds=_horizon())
+        sent += _send(batch)
+        if not batch:
+            break
+    return sent
+
+
+def executions_enqueue(execution_ids: Iterable[int]) -> None:
+    """Send the messages of new executions once the transaction that created them commits."""
+    ids = list(execution_ids)
+    if ids:
+        # robust: a broker outage is logged, not raised into the caller; the dispatcher sends them later.
+        transaction.on_commit(lambda: _send(executions_to_send(horizon_seconds=_horizon(), execution_ids=ids)), robust=True)
+
+
+def _horizon() -> float:
+    # Eager Celery ignores countdowns: run only what is due now and let the dispatcher run the rest when due.
+    return 0.0 if celery_app.conf.task_always_eager else settings.FORMRECAP_RECOVERY_MAX_COUNTDOWN
+
+
+def _send(batch: list[Due]) -> int:
+    routing = {"queue": settings.FORMRECAP_RECOVERY_QUEUE} if settings.FORMRECAP_RECOVERY_QUEUE else {}
+    for due in batch:
+        execute_action_task.apply_async((due.execution_id,), countdown=due.countdown, **routing)
+    # Sent, then marked (in one commit): a mark that fails costs a harmless second message later, while a
+    # send that fails leaves the execution unmarked for the dispatcher's next run.
+    with transaction.atomic():
+        for due in batch:
+            execution_mark_sent(due)
+    return len(batch)
