@@ -46,7 +46,9 @@ class RuleInput(serializers.Serializer):
     max_confidence = serializers.FloatField(required=False, help_text="0-1, inclusive")
     action = serializers.ChoiceField(choices=RecoveryRule.Action.choices)
     params = serializers.JSONField(
-        required=False, help_text='an object, e.g. {"url": "https://…"} for a webhook; {"allow_bots": true} to reach bots'
+        required=False,
+        help_text='an object: {"url": "https://…"} for a webhook; {"amount": "10%", "valid_days": 14, "via": "email"} for a '
+        'discount; {"window_days": 7, "url": …} for a UX alert; {"allow_bots": true} lets a bot-class rule reach bots',
     )
     delay_seconds = serializers.IntegerField(required=False, help_text="at most 30 days")
     cooldown_seconds = serializers.IntegerField(required=False, help_text="per visitor")
@@ -76,7 +78,8 @@ class RuleOutput(serializers.Serializer):
 
 class RuleSavedOutput(RuleOutput):
     secret = serializers.CharField(
-        required=False, help_text="the webhook signing secret (whsec_…): only in the response that created it, never again"
+        required=False,
+        help_text="the signing secret (whsec_…) of a rule that sends webhooks: only in the response that created it",
     )
 
 
@@ -103,7 +106,8 @@ class RuleListApi(TenantApiView):
     @extend_schema(
         request=RuleInput,
         responses={201: RuleSavedOutput, 400: RULE_ERRORS},
-        description="Create a rule. A webhook rule's response carries its signing `secret`, once. Needs `write`.",
+        description="Create a rule. The response of a rule that sends webhooks (a webhook; a discount via webhook; a UX "
+        "alert with a URL) carries its signing `secret`, once. Needs `write`.",
     )
     def post(self, request: Request) -> Response:
         body = RuleInput(data=request.data)
@@ -138,7 +142,7 @@ class RuleDetailApi(TenantApiView):
     @extend_schema(
         request=RuleInput,
         responses={200: RuleSavedOutput, 400: RULE_ERRORS},
-        description="Replace a rule. A rule that becomes a webhook gets a signing `secret`, shown in this response only.",
+        description="Replace a rule. A rule that starts sending webhooks gets a signing `secret`, in this response only.",
     )
     def put(self, request: Request, rule_id: int) -> Response:
         return self._update(request, rule_id, partial=False)
@@ -164,8 +168,9 @@ class RuleRotateSecretApi(TenantApiView):
 
     @extend_schema(
         request=None,
-        responses={200: OutputSerializer, 400: OpenApiResponse(description="the rule is not a webhook rule")},
-        description="A new signing secret for a webhook rule; the previous one stays valid during the overlap.",
+        responses={200: OutputSerializer, 400: OpenApiResponse(description="the rule sends no webhooks")},
+        description="A new signing secret for a rule that sends webhooks; the previous ones stay valid for 24 hours, "
+        "and deliveries carry a signature for each valid secret meanwhile.",
     )
     def post(self, request: Request, rule_id: int) -> Response:
         rule = get_object_or_404(recovery_rule_list(tenant=self.tenant), pk=rule_id)

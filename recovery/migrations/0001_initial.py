@@ -7,177 +7,371 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('classifier', '0003_prediction_events_seen_prediction_updated_at'),
-        ('formrecap', '0004_formsession_classification_error'),
+        ("classifier", "0003_prediction_events_seen_prediction_updated_at"),
+        ("formrecap", "0004_formsession_classification_error"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ActionExecution',
+            name="ActionExecution",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(choices=[('email', 'Re-engagement email'), ('webhook', 'Signed webhook'), ('discount', 'Discount code'), ('ux_alert', 'UX alert'), ('review', 'Review queue'), ('suppress', 'Do nothing (recorded)')], max_length=16)),
-                ('class_code', models.PositiveSmallIntegerField(choices=[(1, 'validation_error'), (2, 'distraction'), (3, 'comparison_shopping'), (4, 'accidental_exit'), (5, 'bot'), (6, 'committed_leave')])),
-                ('confidence', models.FloatField()),
-                ('status', models.CharField(choices=[('scheduled', 'Scheduled'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('skipped', 'Skipped'), ('failed', 'Failed'), ('holdout', 'Held out (control group)')], default='scheduled', max_length=16)),
-                ('run_after', models.DateTimeField()),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('detail', models.JSONField(blank=True, default=dict, help_text='What was sent, or why it was skipped or failed.')),
-                ('idempotency_key', models.CharField(max_length=100, unique=True)),
-                ('recovered_at', models.DateTimeField(blank=True, help_text='The session was later submitted.', null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('prediction', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='action_executions', to='classifier.prediction')),
-                ('session', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='action_executions', to='formrecap.formsession')),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='action_executions', to='formrecap.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("email", "Re-engagement email"),
+                            ("webhook", "Signed webhook"),
+                            ("discount", "Discount code"),
+                            ("ux_alert", "UX alert"),
+                            ("review", "Review queue"),
+                            ("suppress", "Do nothing (recorded)"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "class_code",
+                    models.PositiveSmallIntegerField(
+                        choices=[
+                            (1, "validation_error"),
+                            (2, "distraction"),
+                            (3, "comparison_shopping"),
+                            (4, "accidental_exit"),
+                            (5, "bot"),
+                            (6, "committed_leave"),
+                        ]
+                    ),
+                ),
+                ("confidence", models.FloatField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("scheduled", "Scheduled"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("skipped", "Skipped"),
+                            ("failed", "Failed"),
+                            ("holdout", "Held out (control group)"),
+                        ],
+                        default="scheduled",
+                        max_length=16,
+                    ),
+                ),
+                ("run_after", models.DateTimeField()),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                (
+                    "detail",
+                    models.JSONField(blank=True, default=dict, help_text="What was sent, or why it was skipped or failed."),
+                ),
+                ("idempotency_key", models.CharField(max_length=100, unique=True)),
+                ("recovered_at", models.DateTimeField(blank=True, help_text="The session was later submitted.", null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "prediction",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="action_executions",
+                        to="classifier.prediction",
+                    ),
+                ),
+                (
+                    "session",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="action_executions", to="formrecap.formsession"
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="action_executions", to="formrecap.tenant"
+                    ),
+                ),
             ],
             options={
-                'default_manager_name': 'all_tenants',
+                "default_manager_name": "all_tenants",
             },
             managers=[
-                ('all_tenants', django.db.models.manager.Manager()),
+                ("all_tenants", django.db.models.manager.Manager()),
             ],
         ),
         migrations.CreateModel(
-            name='DiscountCode',
+            name="DiscountCode",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=32, unique=True)),
-                ('amount', models.CharField(help_text='e.g. "10%" or "5.00 EUR"', max_length=32)),
-                ('expires_at', models.DateTimeField()),
-                ('redeemed_at', models.DateTimeField(blank=True, null=True)),
-                ('execution', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='discount_code', to='recovery.actionexecution')),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='discount_codes', to='formrecap.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.CharField(max_length=32, unique=True)),
+                ("amount", models.CharField(help_text='e.g. "10%" or "5.00 EUR"', max_length=32)),
+                ("expires_at", models.DateTimeField()),
+                ("redeemed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "execution",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="discount_code", to="recovery.actionexecution"
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="discount_codes", to="formrecap.tenant"
+                    ),
+                ),
             ],
             options={
-                'default_manager_name': 'all_tenants',
+                "default_manager_name": "all_tenants",
             },
             managers=[
-                ('all_tenants', django.db.models.manager.Manager()),
+                ("all_tenants", django.db.models.manager.Manager()),
             ],
         ),
         migrations.CreateModel(
-            name='RecoveryRule',
+            name="RecoveryRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(blank=True, max_length=200)),
-                ('class_code', models.PositiveSmallIntegerField(blank=True, choices=[(1, 'validation_error'), (2, 'distraction'), (3, 'comparison_shopping'), (4, 'accidental_exit'), (5, 'bot'), (6, 'committed_leave')], help_text='Empty: any class.', null=True)),
-                ('min_confidence', models.FloatField(default=0.0, validators=[django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(1.0)])),
-                ('max_confidence', models.FloatField(default=1.0, validators=[django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(1.0)])),
-                ('action', models.CharField(choices=[('email', 'Re-engagement email'), ('webhook', 'Signed webhook'), ('discount', 'Discount code'), ('ux_alert', 'UX alert'), ('review', 'Review queue'), ('suppress', 'Do nothing (recorded)')], max_length=16)),
-                ('params', models.JSONField(blank=True, default=dict, help_text='e.g. {"url": "https://…"} for a webhook')),
-                ('delay_seconds', models.PositiveIntegerField(default=0)),
-                ('cooldown_seconds', models.PositiveIntegerField(default=0, help_text='Per visitor: no repeat within this time.')),
-                ('priority', models.IntegerField(default=100, help_text='Higher wins.')),
-                ('holdout_share', models.FloatField(default=0.0, help_text='Share of matches kept as a control group.', validators=[django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(1.0)])),
-                ('active', models.BooleanField(default=True)),
-                ('consecutive_failures', models.PositiveIntegerField(default=0)),
-                ('disabled_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('site', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='recovery_rules', to='formrecap.site')),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='recovery_rules', to='formrecap.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(blank=True, max_length=200)),
+                (
+                    "class_code",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        choices=[
+                            (1, "validation_error"),
+                            (2, "distraction"),
+                            (3, "comparison_shopping"),
+                            (4, "accidental_exit"),
+                            (5, "bot"),
+                            (6, "committed_leave"),
+                        ],
+                        help_text="Empty: any class.",
+                        null=True,
+                    ),
+                ),
+                (
+                    "min_confidence",
+                    models.FloatField(
+                        default=0.0,
+                        validators=[django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(1.0)],
+                    ),
+                ),
+                (
+                    "max_confidence",
+                    models.FloatField(
+                        default=1.0,
+                        validators=[django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(1.0)],
+                    ),
+                ),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("email", "Re-engagement email"),
+                            ("webhook", "Signed webhook"),
+                            ("discount", "Discount code"),
+                            ("ux_alert", "UX alert"),
+                            ("review", "Review queue"),
+                            ("suppress", "Do nothing (recorded)"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("params", models.JSONField(blank=True, default=dict, help_text='e.g. {"url": "https://…"} for a webhook')),
+                ("delay_seconds", models.PositiveIntegerField(default=0)),
+                (
+                    "cooldown_seconds",
+                    models.PositiveIntegerField(default=0, help_text="Per visitor: no repeat within this time."),
+                ),
+                ("priority", models.IntegerField(default=100, help_text="Higher wins.")),
+                (
+                    "holdout_share",
+                    models.FloatField(
+                        default=0.0,
+                        help_text="Share of matches kept as a control group.",
+                        validators=[django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(1.0)],
+                    ),
+                ),
+                ("active", models.BooleanField(default=True)),
+                ("consecutive_failures", models.PositiveIntegerField(default=0)),
+                ("disabled_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "site",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="recovery_rules",
+                        to="formrecap.site",
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="recovery_rules", to="formrecap.tenant"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-priority', 'id'],
-                'default_manager_name': 'all_tenants',
+                "ordering": ["-priority", "id"],
+                "default_manager_name": "all_tenants",
             },
             managers=[
-                ('all_tenants', django.db.models.manager.Manager()),
+                ("all_tenants", django.db.models.manager.Manager()),
             ],
         ),
         migrations.AddField(
-            model_name='actionexecution',
-            name='rule',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='executions', to='recovery.recoveryrule'),
+            model_name="actionexecution",
+            name="rule",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="executions",
+                to="recovery.recoveryrule",
+            ),
         ),
         migrations.CreateModel(
-            name='ReviewItem',
+            name="ReviewItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.CharField(max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('reviewed_at', models.DateTimeField(blank=True, null=True)),
-                ('prediction', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, to='classifier.prediction')),
-                ('session', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='review_item', to='formrecap.formsession')),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='review_items', to='formrecap.tenant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("reason", models.CharField(max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("reviewed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "prediction",
+                    models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, to="classifier.prediction"),
+                ),
+                (
+                    "session",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="review_item", to="formrecap.formsession"
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="review_items", to="formrecap.tenant"
+                    ),
+                ),
             ],
             options={
-                'default_manager_name': 'all_tenants',
+                "default_manager_name": "all_tenants",
             },
             managers=[
-                ('all_tenants', django.db.models.manager.Manager()),
-            ],
-        ),
-        migrations.CreateModel(
-            name='TenantRecoverySettings',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('fallback', models.CharField(choices=[('review', 'Put it in the review queue'), ('nothing', 'Do nothing')], default='review', max_length=16)),
-                ('ux_alert_threshold', models.FloatField(default=0.2, validators=[django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(1.0)])),
-                ('ux_alert_min_sessions', models.PositiveIntegerField(default=20)),
-                ('tenant', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='recovery_settings', to='formrecap.tenant')),
-            ],
-            options={
-                'verbose_name_plural': 'tenant recovery settings',
-                'default_manager_name': 'all_tenants',
-            },
-            managers=[
-                ('all_tenants', django.db.models.manager.Manager()),
-            ],
-        ),
-        migrations.CreateModel(
-            name='UxAlert',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('field', models.CharField(max_length=64)),
-                ('reason', models.CharField(blank=True, help_text='The most frequent validation reason.', max_length=64)),
-                ('sessions', models.PositiveIntegerField()),
-                ('validation_abandonments', models.PositiveIntegerField()),
-                ('rate', models.FloatField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('rule', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='ux_alerts', to='recovery.recoveryrule')),
-                ('site', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='ux_alerts', to='formrecap.site')),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='ux_alerts', to='formrecap.tenant')),
-            ],
-            options={
-                'default_manager_name': 'all_tenants',
-            },
-            managers=[
-                ('all_tenants', django.db.models.manager.Manager()),
+                ("all_tenants", django.db.models.manager.Manager()),
             ],
         ),
         migrations.CreateModel(
-            name='WebhookSecret',
+            name="TenantRecoverySettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('secret', models.CharField(max_length=100)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('rule', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='webhook_secrets', to='recovery.recoveryrule')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "fallback",
+                    models.CharField(
+                        choices=[("review", "Put it in the review queue"), ("nothing", "Do nothing")],
+                        default="review",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "ux_alert_threshold",
+                    models.FloatField(
+                        default=0.2,
+                        validators=[django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(1.0)],
+                    ),
+                ),
+                ("ux_alert_min_sessions", models.PositiveIntegerField(default=20)),
+                (
+                    "tenant",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="recovery_settings", to="formrecap.tenant"
+                    ),
+                ),
             ],
             options={
-                'default_manager_name': 'all_tenants',
+                "verbose_name_plural": "tenant recovery settings",
+                "default_manager_name": "all_tenants",
             },
             managers=[
-                ('all_tenants', django.db.models.manager.Manager()),
+                ("all_tenants", django.db.models.manager.Manager()),
+            ],
+        ),
+        migrations.CreateModel(
+            name="UxAlert",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("field", models.CharField(max_length=64)),
+                ("reason", models.CharField(blank=True, help_text="The most frequent validation reason.", max_length=64)),
+                ("sessions", models.PositiveIntegerField()),
+                ("validation_abandonments", models.PositiveIntegerField()),
+                ("rate", models.FloatField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="ux_alerts",
+                        to="recovery.recoveryrule",
+                    ),
+                ),
+                (
+                    "site",
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="ux_alerts", to="formrecap.site"),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="ux_alerts", to="formrecap.tenant"
+                    ),
+                ),
+            ],
+            options={
+                "default_manager_name": "all_tenants",
+            },
+            managers=[
+                ("all_tenants", django.db.models.manager.Manager()),
+            ],
+        ),
+        migrations.CreateModel(
+            name="WebhookSecret",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("secret", models.CharField(max_length=100)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="webhook_secrets", to="recovery.recoveryrule"
+                    ),
+                ),
+            ],
+            options={
+                "default_manager_name": "all_tenants",
+            },
+            managers=[
+                ("all_tenants", django.db.models.manager.Manager()),
             ],
         ),
         migrations.AddIndex(
-            model_name='actionexecution',
-            index=models.Index(fields=['status', 'run_after'], name='actionexecution_due'),
+            model_name="actionexecution",
+            index=models.Index(fields=["status", "run_after"], name="actionexecution_due"),
         ),
         migrations.AddConstraint(
-            model_name='actionexecution',
-            constraint=models.UniqueConstraint(fields=('session', 'rule'), name='actionexecution_once_per_session_and_rule'),
+            model_name="actionexecution",
+            constraint=models.UniqueConstraint(fields=("session", "rule"), name="actionexecution_once_per_session_and_rule"),
         ),
         migrations.AddConstraint(
-            model_name='uxalert',
-            constraint=models.UniqueConstraint(condition=models.Q(('resolved_at__isnull', True)), fields=('site', 'field'), name='uxalert_one_open_per_field'),
+            model_name="uxalert",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("resolved_at__isnull", True)), fields=("site", "field"), name="uxalert_one_open_per_field"
+            ),
         ),
     ]

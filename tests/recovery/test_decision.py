@@ -348,3 +348,32 @@ def test_a_scheduled_action_is_handed_to_delivery_on_commit(site, django_capture
     execution.refresh_from_db()
     # The suppress handler ran through the real delivery path (eager Celery in tests).
     assert (execution.status, execution.attempts, execution.detail["suppressed"]) == ("succeeded", 1, True)
+
+
+# --- concurrent plans on PostgreSQL (row locks) -----------------------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_plans_of_one_session_make_one_execution(on_postgres, site):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    make_rule(site.tenant, action="email", class_code=2, delay_seconds=3600)
+    make_rule(site.tenant, action="email", class_code=4, delay_seconds=3600)
+    first = predicted_session(site, code=2)
+    # A redelivered task and a reclassification by a newer model race the first plan.
+    predictions = [first, first, prediction_for(first.session, 4, 0.9), first] * 2
+
+    def plan_in_thread(prediction):
+        try:
+            return [e.pk for e in plan(prediction)]
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(len(predictions)) as pool:
+        results = list(pool.map(plan_in_thread, predictions))
+
+    (execution,) = ActionExecution.all_tenants.all()
+    assert results == [[execution.pk]] * len(predictions)

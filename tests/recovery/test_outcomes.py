@@ -19,7 +19,11 @@ from tests.recovery.plans import make_rule, plan, predicted_session, prediction_
 
 pytestmark = pytest.mark.django_db
 
-EXIT = [{"type": "focus", "field": "email", "ts": 10}, {"type": "input", "field": "email", "ts": 120}, {"type": "exit", "ts": 900}]
+EXIT = [
+    {"type": "focus", "field": "email", "ts": 10},
+    {"type": "input", "field": "email", "ts": 120},
+    {"type": "exit", "ts": 900},
+]
 SUBMIT = [{"type": "focus", "field": "email", "ts": 5000}, {"type": "submit", "ts": 5400}]
 
 

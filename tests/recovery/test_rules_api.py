@@ -166,6 +166,45 @@ def test_webhook_rules_need_a_public_https_url(api_client, site, params, message
     assert not WebhookSecret.all_tenants.exists()
 
 
+@pytest.mark.parametrize(
+    ("action", "params", "message"),
+    [
+        ("discount", {}, "amount: a discount rule needs an amount"),
+        ("discount", {"amount": "x" * 33}, "amount"),
+        ("discount", {"amount": "10%", "valid_days": 0}, "valid_days"),
+        ("discount", {"amount": "10%", "via": "sms"}, 'via must be "email" or "webhook"'),
+        ("discount", {"amount": "10%", "via": "webhook"}, "url: needs an https URL"),
+        ("discount", {"amount": "10%", "via": "webhook", "url": "https://10.0.0.2/"}, "private"),
+        ("ux_alert", {"window_days": 91}, "window_days"),
+        ("ux_alert", {"url": "http://93.184.216.34/alerts"}, "must use https"),
+        ("ux_alert", {"url": 7}, "url: needs an https URL"),
+        ("email", {"allow_bots": "yes"}, "allow_bots must be true or false"),
+    ],
+)
+def test_action_parameters_are_checked_as_their_handlers_read_them(api_client, action, params, message):
+    response = api_client.post(RULES, {"action": action, "params": params}, format="json")
+    assert response.status_code == 400, response.content
+    assert list(response.json()) == ["params"] and message in response.json()["params"][0]
+
+
+@pytest.mark.parametrize(
+    ("action", "params", "gets_secret"),
+    [
+        ("discount", {"amount": "10%", "via": "webhook", "url": PUBLIC_HOOK}, True),
+        ("discount", {"amount": "5.00 EUR", "valid_days": 30}, False),
+        ("ux_alert", {"url": PUBLIC_HOOK, "window_days": 14}, True),
+        ("ux_alert", {}, False),
+    ],
+)
+def test_every_rule_that_sends_webhooks_gets_a_secret(api_client, site, action, params, gets_secret):
+    response = api_client.post(RULES, {"action": action, "params": params}, format="json")
+    assert response.status_code == 201, response.content
+    assert ("secret" in response.json()) is gets_secret
+    rule = RecoveryRule.objects.for_tenant(site.tenant).get()
+    assert len(active_secrets(rule)) == int(gets_secret)
+    assert (api_client.post(rotate_url(rule.pk)).status_code == 200) is gets_secret
+
+
 def test_a_webhook_host_resolving_to_a_private_address_is_refused(api_client, monkeypatch):
     def resolve(host, port, *args, **kwargs):
         assert host == "hooks.internal.example"

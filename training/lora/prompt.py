@@ -27,24 +27,31 @@ def answer_text(code: int, reason: str, confidence: float) -> str:
     return f"{code}\n{json.dumps(payload)}"
 
 
-def prompt_messages(trace_text: str) -> list[dict]:
+def prompt_messages(trace_text: str, *, system_role: bool = True) -> list[dict]:
+    """The prompt turns; for chat templates that refuse a system role (Gemma) the class list leads the user turn."""
+    if not system_role:
+        return [{"role": "user", "content": f"{SYSTEM_PROMPT}\n\n{user_message(trace_text)}"}]
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user_message(trace_text)}]
+
+
+def supports_system_role(tokenizer) -> bool:
+    try:
+        tokenizer.apply_chat_template([{"role": "system", "content": "s"}, {"role": "user", "content": "u"}], tokenize=False)
+    except Exception:  # noqa: BLE001 - jinja raises TemplateError (or a ValueError) for templates without one
+        return False
+    return True
+
+
+def prompt_completion(record: dict, *, system_role: bool = True) -> dict:
+    """A stored chat record as TRL's conversational prompt-completion example: the loss is on the completion only,
+    which works with any base model's chat template (no {% generation %} markers needed)."""
+    *prompt, answer = record["messages"]
+    if not system_role and prompt and prompt[0]["role"] == "system":
+        system, user = prompt[0], prompt[1]
+        prompt = [{"role": "user", "content": f"{system['content']}\n\n{user['content']}"}]
+    return {"prompt": prompt, "completion": [answer]}
 
 
 def chat_record(trace_text: str, code: int, reason: str, confidence: float) -> dict:
     """One SFT example in the conversational format TRL reads (``messages``)."""
     return {"messages": [*prompt_messages(trace_text), {"role": "assistant", "content": answer_text(code, reason, confidence)}]}
-
-
-def parse_answer(text: str) -> tuple[int | None, dict | None]:
-    """(digit, JSON object) from a generated answer; None for a part that does not parse."""
-    lines = text.strip().splitlines()
-    code = int(lines[0].strip()[:1]) if lines and lines[0].strip()[:1] in "123456" and lines[0].strip()[:1] else None
-    payload = None
-    if len(lines) > 1:
-        try:
-            candidate = json.loads(lines[1])
-            payload = candidate if isinstance(candidate, dict) else None
-        except ValueError:
-            payload = None
-    return code, payload

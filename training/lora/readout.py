@@ -11,7 +11,7 @@ import numpy as np
 
 from classifier.labels import CLASS_CODES
 
-from .prompt import prompt_messages
+from .prompt import prompt_messages, supports_system_role
 
 
 def digit_token_ids(tokenizer) -> list[int]:
@@ -51,11 +51,14 @@ def digit_log_probs(model, tokenizer, traces: list[str], *, batch_size: int = 16
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     device = next(model.parameters()).device
+    system_role = supports_system_role(tokenizer)
     rows = []
     with torch.no_grad():
         for start in range(0, len(traces), batch_size):
             prompts = [
-                tokenizer.apply_chat_template(prompt_messages(trace), add_generation_prompt=True, tokenize=False)
+                tokenizer.apply_chat_template(
+                    prompt_messages(trace, system_role=system_role), add_generation_prompt=True, tokenize=False
+                )
                 for trace in traces[start : start + batch_size]
             ]
             batch = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(device)

@@ -2,9 +2,10 @@
 
     python manage.py train_adapter --runner local --profile research --base-model DIR --dataset DIR
 
-Loss on the answer only (assistant-only loss through the chat template), evaluation and a
-checkpoint each epoch (or each eval interval in step-limited runs), the best checkpoint by
-validation loss kept, and a manifest of config, data hash, losses, durations and versions.
+Loss on the answer only (prompt-completion examples with completion-only loss, which works
+with any base model's chat template), evaluation and a checkpoint each epoch (or three times
+in step-limited runs), the best checkpoint by validation loss kept, and a manifest of config,
+data hash, losses, durations and versions.
 """
 
 import hashlib
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import AdapterTrainingConfig, check_adapter_size, validate_config
+from .prompt import prompt_completion, supports_system_role
 from .tiny import is_tiny_model
 
 
@@ -84,10 +86,14 @@ def fine_tune(config: AdapterTrainingConfig, *, train: list[dict], validation: l
     model, quantized = load_base_model(config.base_model, quantize_4bit=lora.pop("quantize_4bit"))
     peft_config = LoraConfig(task_type="CAUSAL_LM", modules_to_save=config.modules_to_save, **lora)
 
+    system_role = supports_system_role(tokenizer)
+    train_examples = [prompt_completion(r, system_role=system_role) for r in train]
+    validation_examples = [prompt_completion(r, system_role=system_role) for r in validation]
     steps_per_epoch = max(1, math.ceil(len(train) / config.effective_batch))
     total_steps = config.max_steps if config.max_steps > 0 else math.ceil(steps_per_epoch * config.epochs)
-    # Evaluate (and checkpoint) once per epoch; a step-limited run gets at least three evaluations.
-    eval_steps = max(1, min(steps_per_epoch, math.ceil(total_steps / 3)))
+    # Evaluate (and checkpoint) each epoch; a step-limited run gets three evaluations.
+    by_epoch = config.max_steps <= 0
+    eval_steps = max(1, math.ceil(total_steps / 3))
     cuda = torch.cuda.is_available()
     sft_config = SFTConfig(
         output_dir=str(output_dir / "checkpoints"),
@@ -100,16 +106,16 @@ def fine_tune(config: AdapterTrainingConfig, *, train: list[dict], validation: l
         per_device_eval_batch_size=config.per_device_batch_size,
         gradient_accumulation_steps=config.gradient_accumulation_steps,
         max_length=config.max_length,
-        assistant_only_loss=True,
-        eval_strategy="steps",
-        eval_steps=eval_steps,
-        save_strategy="steps",
-        save_steps=eval_steps,
+        completion_only_loss=True,
+        eval_strategy="epoch" if by_epoch else "steps",
+        eval_steps=None if by_epoch else eval_steps,
+        save_strategy="epoch" if by_epoch else "steps",
+        save_steps=None if by_epoch else eval_steps,
         save_total_limit=2,
         load_best_model_at_end=True,
         metric_for_best_model="eval_loss",
         greater_is_better=False,
-        logging_steps=min(config.logging_steps, eval_steps),
+        logging_steps=min(config.logging_steps, eval_steps if not by_epoch else steps_per_epoch),
         seed=config.seed,
         use_cpu=not cuda,
         bf16=cuda and torch.cuda.is_bf16_supported(),
@@ -120,8 +126,8 @@ def fine_tune(config: AdapterTrainingConfig, *, train: list[dict], validation: l
     trainer = SFTTrainer(
         model=model,
         args=sft_config,
-        train_dataset=Dataset.from_list(train),
-        eval_dataset=Dataset.from_list(validation),
+        train_dataset=Dataset.from_list(train_examples),
+        eval_dataset=Dataset.from_list(validation_examples),
         processing_class=tokenizer,
         peft_config=peft_config,
     )
