@@ -32,6 +32,9 @@ class TenantRecoverySettings(models.Model):
         default_manager_name = "all_tenants"
         verbose_name_plural = "tenant recovery settings"
 
+    def __str__(self) -> str:
+        return f"recovery settings of {self.tenant}"
+
 
 class RecoveryRule(models.Model):
     class Action(models.TextChoices):
@@ -85,6 +88,9 @@ class WebhookSecret(models.Model):
     class Meta:
         default_manager_name = "all_tenants"
 
+    def __str__(self) -> str:
+        return f"signing secret {self.pk} of rule {self.rule_id}"
+
 
 class ActionExecution(models.Model):
     """One decision for one (session, rule): executed at most once, whatever the redeliveries."""
@@ -121,6 +127,9 @@ class ActionExecution(models.Model):
         constraints = [models.UniqueConstraint(fields=["session", "rule"], name="actionexecution_once_per_session_and_rule")]
         indexes = [models.Index(fields=["status", "run_after"], name="actionexecution_due")]
 
+    def __str__(self) -> str:
+        return f"{self.action} for session {self.session_id} ({self.status})"
+
 
 class DiscountCode(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="discount_codes")
@@ -135,6 +144,9 @@ class DiscountCode(models.Model):
 
     class Meta:
         default_manager_name = "all_tenants"
+
+    def __str__(self) -> str:
+        return self.code
 
 
 class UxAlert(models.Model):
@@ -163,6 +175,9 @@ class UxAlert(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.field} on {self.site}: {self.rate:.0%}"
+
 
 class ReviewItem(models.Model):
     """A session waiting for an operator's verdict (the verdict itself is a classifier.SessionLabel)."""
@@ -179,3 +194,6 @@ class ReviewItem(models.Model):
 
     class Meta:
         default_manager_name = "all_tenants"
+
+    def __str__(self) -> str:
+        return f"review of session {self.session_id}"

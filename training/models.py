@@ -24,6 +24,8 @@ class ModelVersion(models.Model):
     temperature = models.FloatField(default=1.0)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.CANDIDATE)
     status_reason = models.TextField(blank=True)
+    # The version that was live when this one was activated: rollback goes back along these links.
+    previous_active = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     activated_at = models.DateTimeField(null=True, blank=True)
 

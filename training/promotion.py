@@ -18,6 +18,8 @@ def promotion_gate_apply(*, candidate: ModelVersion) -> tuple[bool, str]:
     """Activate ``candidate`` when its held-out macro-F1 is within tolerance of the live model's and its ECE within
     the bound. The live model is the active one of the same kind, else the active embedded model (the product's
     baseline). Otherwise it stays a candidate and the reason is recorded on it."""
+    if candidate.status != ModelVersion.Status.CANDIDATE:
+        return False, f"{candidate.label} is {candidate.status}, not a candidate: the gate only promotes candidates"
     tolerance = settings.FORMRECAP_PROMOTION_F1_TOLERANCE
     max_ece = settings.FORMRECAP_PROMOTION_MAX_ECE
     mine = held_out_metrics(candidate)
@@ -48,15 +50,10 @@ def promotion_gate_apply(*, candidate: ModelVersion) -> tuple[bool, str]:
 
 
 def model_version_rollback(*, kind: str) -> ModelVersion:
-    """Re-activate the version that was active before the current one (one admin action)."""
+    """Re-activate the version that was live before the current one (one admin action; repeated, it keeps going back)."""
     with transaction.atomic():
         current = model_version_active(kind=kind)
-        previous = (
-            ModelVersion.objects.filter(kind=kind, status=ModelVersion.Status.RETIRED, activated_at__isnull=False)
-            .exclude(pk=getattr(current, "pk", None))
-            .order_by("-activated_at")
-            .first()
-        )
+        previous = current.previous_active if current is not None else None
         if previous is None:
             raise ValueError(f"no previously active {kind} model to roll back to")
-        return model_version_activate(model_version=previous, reason=f"rolled back from {current.label if current else 'none'}")
+        return model_version_activate(model_version=previous, reason=f"rolled back from {current.label}", rollback=True)

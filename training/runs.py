@@ -9,6 +9,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from .lora.calibrate import calibrate_adapter
@@ -18,7 +20,6 @@ from .promotion import promotion_gate_apply
 from .services import model_version_register
 
 logger = logging.getLogger(__name__)
-HAND_LABELLED = Path(settings.BASE_DIR) / "tests" / "data" / "hand_labelled.jsonl"
 
 
 def training_run_create(*, dataset: Dataset, runner: str, config: AdapterTrainingConfig, triggered_by: str = "") -> TrainingRun:
@@ -44,8 +45,10 @@ def run_payload(run: TrainingRun) -> dict:
 
 def _append_log(run: TrainingRun, line: str) -> None:
     stamp = timezone.now().strftime("%Y-%m-%d %H:%M:%S")
-    run.logs = f"{run.logs}{stamp} {line}\n"
-    TrainingRun.objects.filter(pk=run.pk).update(logs=run.logs)
+    entry = f"{stamp} {line}\n"
+    # Appended in the database, so concurrent writers (start, poll, admin) never overwrite each other's lines.
+    TrainingRun.objects.filter(pk=run.pk).update(logs=Concat(F("logs"), Value(entry)))
+    run.logs = f"{run.logs}{entry}"
 
 
 def training_run_claim(*, run_id: int) -> TrainingRun | None:
@@ -67,11 +70,18 @@ def training_run_fail(*, run: TrainingRun, error: str) -> TrainingRun:
 
 
 def training_run_finish(*, run: TrainingRun, adapter_dir: str, manifest: dict) -> TrainingRun:
-    """The adapter is trained: calibrate and evaluate it, register a candidate, apply the gate."""
+    """The adapter is trained: calibrate and evaluate it, register a candidate, apply the gate. Once per run: a
+    redelivered poll that finds the run finished (or already holding a model version) changes nothing."""
+    current = TrainingRun.objects.filter(pk=run.pk).values("status", "model_version_id").first()
+    if current is None or current["status"] != TrainingRun.Status.RUNNING or current["model_version_id"]:
+        run.refresh_from_db()
+        return run
     _append_log(run, f"trained in {manifest.get('train_seconds', '?')} s, best eval loss {manifest.get('best_eval_loss')}")
     try:
         local_base = run.base_model if Path(run.base_model).exists() else None
-        metrics = calibrate_adapter(Path(adapter_dir), Path(run.dataset.path), labelled_path=HAND_LABELLED, base_model=local_base)
+        metrics = calibrate_adapter(
+            Path(adapter_dir), Path(run.dataset.path), labelled_path=Path(settings.FORMRECAP_HELD_OUT_PATH), base_model=local_base
+        )
     except Exception:  # noqa: BLE001 - any failure here is the run's failure, recorded with its cause
         return training_run_fail(run=run, error=traceback.format_exc())
     base_name = Path(run.base_model).name if Path(run.base_model).exists() else run.base_model.split("/")[-1]
@@ -91,7 +101,7 @@ def training_run_finish(*, run: TrainingRun, adapter_dir: str, manifest: dict) -
         "eval": manifest.get("eval_loss", []),
         "best_eval": manifest.get("best_eval_loss"),
     }
-    TrainingRun.objects.filter(pk=run.pk).update(
+    TrainingRun.objects.filter(pk=run.pk, status=TrainingRun.Status.RUNNING).update(
         status=TrainingRun.Status.SUCCEEDED, model_version=model_version, losses=losses, finished_at=timezone.now()
     )
     run.refresh_from_db()
@@ -112,6 +122,10 @@ def training_run_start(*, run_id: int) -> tuple[TrainingRun | None, bool]:
         return training_run_fail(run=run, error=str(exc)), False
     except Exception:  # noqa: BLE001 - the training itself failed: record it
         return training_run_fail(run=run, error=traceback.format_exc()), False
+    except BaseException:
+        # Interrupted (Ctrl-C, worker shutdown): record it, or the run would stay "running" for ever.
+        training_run_fail(run=run, error="interrupted before the runner finished\n" + traceback.format_exc())
+        raise
     if started.result is not None:
         return training_run_finish(run=run, adapter_dir=started.result["adapter_dir"], manifest=started.result["manifest"]), False
     TrainingRun.objects.filter(pk=run.pk).update(external_id=started.external_id)

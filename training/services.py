@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from .embedded import MODEL_NAME, EmbeddedConfig, save_trained, train_embedded
+from .embedded import MODEL_NAME, EmbeddedConfig, evaluate_labelled_file, save_trained, train_embedded
 from .models import ModelVersion
 from .selectors import model_version_active
 
@@ -41,16 +41,19 @@ def model_version_register(
         )
 
 
-def model_version_activate(*, model_version: ModelVersion, reason: str = "") -> ModelVersion:
-    """Make this version the active one of its kind; the previous active one is retired."""
+def model_version_activate(*, model_version: ModelVersion, reason: str = "", rollback: bool = False) -> ModelVersion:
+    """Make this version the active one of its kind; the previous active one is retired and remembered as the one
+    to roll back to (a rollback itself keeps the existing link, so repeated rollbacks walk back, not toggle)."""
     with transaction.atomic():
         current = ModelVersion.objects.select_for_update().filter(kind=model_version.kind, status=ModelVersion.Status.ACTIVE)
+        previous = current.exclude(pk=model_version.pk).first()
         current.exclude(pk=model_version.pk).update(
             status=ModelVersion.Status.RETIRED, status_reason=f"replaced by {model_version.label}"
         )
-        ModelVersion.objects.filter(pk=model_version.pk).update(
-            status=ModelVersion.Status.ACTIVE, activated_at=timezone.now(), status_reason=reason
-        )
+        fields = {"status": ModelVersion.Status.ACTIVE, "activated_at": timezone.now(), "status_reason": reason}
+        if not rollback and previous is not None:
+            fields["previous_active"] = previous
+        ModelVersion.objects.filter(pk=model_version.pk).update(**fields)
     model_version.refresh_from_db()
     return model_version
 
@@ -61,6 +64,12 @@ def embedded_model_train_and_register(*, config: EmbeddedConfig, activate: bool 
     ``activate=None`` activates only when no embedded model is active yet (first run, demo setup).
     """
     trained = train_embedded(config)
+    held_out = Path(settings.FORMRECAP_HELD_OUT_PATH)
+    if held_out.exists():
+        # Stored so the promotion gate compares every model on the same held-out set.
+        metrics = evaluate_labelled_file(trained.model, held_out)
+        keys = ("n", "accuracy", "macro_f1", "macro_f1_ci95", "ece", "brier", "mean_confidence", "confusion_matrix")
+        trained.metrics["hand_labelled"] = {key: metrics[key] for key in keys}
     folder = Path(settings.FORMRECAP_MODEL_DIR) / MODEL_NAME / uuid.uuid4().hex[:12]
     save_trained(trained, folder)
     model_version = model_version_register(

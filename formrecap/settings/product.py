@@ -38,3 +38,5 @@ FORMRECAP_CLAUDE_OUTPUT_USD_PER_MTOK = env.float("FORMRECAP_CLAUDE_OUTPUT_USD_PE
 # and tests only: the flag is ignored unless DEBUG is on, and no other private address is ever allowed.
 FORMRECAP_WEBHOOK_ALLOW_LOOPBACK = env.bool("FORMRECAP_WEBHOOK_ALLOW_LOOPBACK", default=False)
 FORMRECAP_WEBHOOK_TIMEOUT_SECONDS = env.float("FORMRECAP_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# The held-out hand-labelled set every model is evaluated on (never trained or tuned on); the gate compares on it.
+FORMRECAP_HELD_OUT_PATH = env.path("FORMRECAP_HELD_OUT_PATH", default=str(BASE_DIR / "tests" / "data" / "hand_labelled.jsonl"))

@@ -59,3 +59,21 @@ def test_rollback_without_history_is_a_clear_error():
     model_version_activate(model_version=version("lora", 0.9, 0.03))
     with pytest.raises(ValueError, match="no previously active lora model"):
         model_version_rollback(kind="lora")
+
+
+def test_repeated_rollbacks_walk_back_instead_of_toggling():
+    a = model_version_activate(model_version=version("lora", 0.9, 0.03, name="a"))
+    model_version_activate(model_version=version("lora", 0.91, 0.03, name="b"))
+    model_version_activate(model_version=version("lora", 0.92, 0.03, name="c"))
+    assert model_version_rollback(kind="lora").label == "b:v1"
+    assert model_version_rollback(kind="lora").pk == a.pk
+    with pytest.raises(ValueError):
+        model_version_rollback(kind="lora")
+
+
+def test_the_gate_only_promotes_candidates():
+    retired = model_version_activate(model_version=version("lora", 0.99, 0.01, name="old"))
+    model_version_activate(model_version=version("lora", 0.99, 0.01, name="new"))
+    retired.refresh_from_db()
+    promoted, reason = promotion_gate_apply(candidate=retired)
+    assert not promoted and "not a candidate" in reason
