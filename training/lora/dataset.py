@@ -38,7 +38,14 @@ def simulator_examples(count: int, seed: int) -> list[dict]:
 
 
 def claude_examples(path: Path) -> list[dict]:
-    return [_example(r["trace"], int(r["label"]), r["reason"], float(r["confidence"]), "claude") for r in read_jsonl(path)]
+    examples = []
+    for record in read_jsonl(path):
+        label = int(record["label"])
+        if label not in CLASSES:
+            raise ValueError(f"label {label} is not a class code 1-6")
+        parse_trace(record["trace"])  # refuse a trace that does not parse before it reaches the dataset
+        examples.append(_example(record["trace"], label, record["reason"], float(record["confidence"]), "claude"))
+    return examples
 
 
 def operator_examples(labelled: Iterable[tuple[str, int]]) -> list[dict]:

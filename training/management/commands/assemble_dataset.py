@@ -5,10 +5,12 @@ class and writes chat records in the model format; registers a versioned Dataset
 """
 
 import json
+import re
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from classifier.trace import TraceError
 from training.lora.dataset import claude_examples, dataset_assemble, operator_examples, simulator_examples
 from training.selectors import operator_labelled_traces
 
@@ -31,11 +33,16 @@ class Command(BaseCommand):
         for path in options["claude"]:
             if not path.exists():
                 raise CommandError(f"--claude {path}: no such file")
-            examples += claude_examples(path)
+            try:
+                examples += claude_examples(path)
+            except (ValueError, KeyError, TypeError, TraceError) as exc:  # JSONDecodeError is a ValueError
+                raise CommandError(f"--claude {path}: not a generate_claude output ({type(exc).__name__}: {exc})") from exc
         if options["operator_labels"]:
             examples += operator_examples(operator_labelled_traces())
-        if len(examples) < 12:
-            raise CommandError(f"only {len(examples)} examples: a dataset needs at least 12 (2 per class)")
+        if len(examples) < 60:
+            raise CommandError(f"only {len(examples)} examples: a dataset needs at least 60 (every class in every split)")
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,99}", options["name"]):
+            raise CommandError("--name: lowercase letters, digits, - and _ only")
         dataset = dataset_assemble(name=options["name"], examples=examples, seed=options["seed"])
         if options["json"]:
             self.stdout.write(json.dumps({"dataset": dataset.pk, "path": dataset.path, **dataset.manifest}))

@@ -56,6 +56,8 @@ class Command(BaseCommand):
             # A randomly initialised stand-in must also learn its output layer to say anything.
             modules_to_save=["lm_head"] if tiny else None,
         )
+        if config.max_length < 16 or config.learning_rate <= 0:
+            raise CommandError("--max-length must be at least 16 and --learning-rate positive")
         try:
             validate_config(config, base_is_local_stand_in=tiny)
         except ConfigError as exc:
@@ -84,7 +86,7 @@ class Command(BaseCommand):
             return dataset
         try:
             return dataset_register_folder(folder=Path(value))
-        except FileNotFoundError as exc:
+        except (OSError, ValueError) as exc:  # missing files, or lines that are not JSON
             raise CommandError(f"--dataset {value}: {exc}") from exc
 
     def _report(self, run: TrainingRun, *, as_json: bool) -> None:
