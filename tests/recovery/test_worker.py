@@ -241,6 +241,7 @@ def test_a_pool_process_killed_mid_delivery_is_requeued_at_once_and_acts_once(si
 
     assert (execution.status, execution.attempts) == ("succeeded", 2)
     assert execution.detail["delivery"]["errors"] == ["attempt 1: its worker was lost mid-run"]
+    receiver.wait_for_requests(2)  # the killed child's request is recorded when the receiver's 3 s are up
     assert [r.webhook_id for r in receiver.requests] == [execution.idempotency_key] * 2
     assert list(receiver.accepted) == [execution.idempotency_key]
     assert worker.poll() is None  # the worker itself lived on

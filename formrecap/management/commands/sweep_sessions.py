@@ -18,6 +18,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, loop: int, **options) -> None:
         from classifier.tasks import classify_unclassified_task
+        from recovery.tasks import dispatch_due_task
 
         while True:
             count = sweep_inactive_sessions()
@@ -28,6 +29,8 @@ class Command(BaseCommand):
             caught_up = classify_unclassified_task.apply().get()
             if caught_up:
                 self.stdout.write(f"classified {caught_up} session(s) that had no prediction")
+            # …and the recovery dispatcher, so delayed actions and retries run in the embedded setup too.
+            dispatch_due_task.apply()
             if not loop:
                 return
             time.sleep(loop)
