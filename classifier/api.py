@@ -6,18 +6,15 @@ stored as a Prediction of the caller's tenant. Also holds the prediction seriali
 sessions API embeds.
 """
 
-import io
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
-from rest_framework.exceptions import APIException, ParseError
-from rest_framework.parsers import JSONParser
-from rest_framework.renderers import JSONRenderer
+from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from formrecap.api_base import TenantApiView
+from formrecap.api_io import AsciiJSONRenderer, JSONBodyParser
 from formrecap.models import Tenant
 
 from .backends import BACKEND_NAMES, DEFAULT_BACKEND, BackendUnavailable
@@ -26,8 +23,6 @@ from .services import TimedClassifications, classify_traces, predictions_create_
 from .trace import Trace, TraceError, trace_from_input
 
 MAX_BATCH_TRACES = 1000
-# 1,000 terse traces of the largest size (8 KB) with room for JSON escapes, or raw events of similar extent.
-MAX_BODY_BYTES = 32 * 2**20
 
 
 class ClassifierUnavailable(APIException):
@@ -46,31 +41,6 @@ class InvalidTrace(APIException):
         where = {} if index is None else {"index": index}
         message = str(error) if index is None else f"traces[{index}]: {error}"
         self.detail = {"detail": message, **where, "position": error.position}
-
-
-class BodyTooLarge(APIException):
-    status_code = 413
-    default_detail = f"request body is larger than {MAX_BODY_BYTES // 2**20} MiB"
-    default_code = "body_too_large"
-
-
-class JSONBodyParser(JSONParser):
-    """DRF's JSON parser with a size cap (413), and absurdly nested bodies a 400 rather than a RecursionError (500)."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        body = stream.read(MAX_BODY_BYTES + 1) if stream is not None else b""
-        if len(body) > MAX_BODY_BYTES:
-            raise BodyTooLarge()
-        try:
-            return super().parse(io.BytesIO(body), media_type, parser_context)
-        except RecursionError:
-            raise ParseError("JSON parse error - nested too deeply") from None
-
-
-class AsciiJSONRenderer(JSONRenderer):
-    """Escapes non-ASCII: an error echoing a lone surrogate from the body must still encode (not a 500)."""
-
-    ensure_ascii = True
 
 
 @extend_schema_field(

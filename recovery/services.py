@@ -98,6 +98,14 @@ def _params_problem(action: str, params: dict) -> str | None:
     return None
 
 
+def _storable(value) -> bool:
+    try:
+        encoded = json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except (UnicodeEncodeError, TypeError, ValueError):
+        return False
+    return b"\\u0000" not in encoded
+
+
 def recovery_rule_clean(*, tenant: Tenant, values: dict) -> dict:
     """A rule's complete field values (RULE_FIELDS) checked for ``tenant``; returns them normalised.
 
@@ -106,6 +114,9 @@ def recovery_rule_clean(*, tenant: Tenant, values: dict) -> dict:
     """
     errors: dict[str, str] = {}
     values = dict(values)
+    if not _storable(values.get("params")):
+        # A lone surrogate or NUL cannot be stored (PostgreSQL jsonb) or rendered: refuse it here.
+        errors["params"] = "contains invalid unicode (a lone surrogate or a NUL character)"
     site_id = values["site_id"]
     # Another tenant's site reads exactly like a missing one.
     if site_id is not None and (

@@ -448,3 +448,29 @@ def test_openapi_documents_the_recovery_endpoints(db):
         "/api/v1/recovery/alerts/",
     } <= set(paths)
     assert set(paths["/api/v1/recovery/rules/{rule_id}/"]) >= {"get", "put", "patch", "delete"}
+
+
+def _raw_post(client, url, body: str, method: str = "post"):
+    return getattr(client, method)(url, data=body.encode("utf-8", "surrogatepass"), content_type="application/json")
+
+
+def test_unstorable_unicode_in_params_is_a_400_and_nothing_is_saved(api_client):
+    from recovery.models import RecoveryRule
+
+    for body in ('{"action": "review", "params": {"k": "\\ud800"}}', '{"action": "review", "params": {"k": "a\\u0000b"}}'):
+        response = _raw_post(api_client, "/api/v1/recovery/rules/", body)
+        assert response.status_code == 400 and "params" in response.json(), response.content
+    assert not RecoveryRule.all_tenants.exists()
+
+
+def test_an_error_echoing_a_surrogate_still_renders(api_client):
+    response = _raw_post(
+        api_client, "/api/v1/recovery/rules/", '{"action": "webhook", "params": {"url": "https://\\udc00.example.com/"}}'
+    )
+    assert response.status_code == 400
+
+
+def test_deeply_nested_json_is_a_400(api_client):
+    body = '{"action": "review", "params": ' + "[" * 5000 + "]" * 5000 + "}"
+    response = _raw_post(api_client, "/api/v1/recovery/rules/", body)
+    assert response.status_code == 400 and "nested too deeply" in response.json()["detail"]
