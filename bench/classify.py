@@ -25,18 +25,17 @@ import argparse
 import http.client
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from servers import free_port, percentile, start_server, wait_ready
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
@@ -59,14 +58,6 @@ class Row:
     def line(self) -> str:
         verdict = {True: "PASS", False: "MISS", None: ""}[self.passed]
         return f"  {self.name:38} {self.figure:34} {self.target:14} {verdict}".rstrip()
-
-
-def percentile(sorted_values: list[float], pct: float) -> float:
-    """Nearest-rank percentile."""
-    if not sorted_values:
-        return float("nan")
-    rank = max(1, min(len(sorted_values), round(pct / 100 * len(sorted_values) + 0.5)))
-    return sorted_values[rank - 1]
 
 
 # ---------------------------------------------------------------- setup
@@ -175,36 +166,6 @@ def in_process_rows(raw: list[list[dict]], terse: list[str], *, traces: int, bat
 # ---------------------------------------------------------------- API
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(kind: str, workers: int, port: int, log_path: Path) -> subprocess.Popen:
-    if kind == "gunicorn":
-        cmd = [sys.executable, "-m", "gunicorn", "formrecap.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
-    else:
-        cmd = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
-    env = dict(os.environ)
-    # gunicorn's sync workers keep one connection each, as deployed; runserver's threads would pile them up.
-    env.setdefault("CONN_MAX_AGE", "60" if kind == "gunicorn" else "0")
-    return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
-
-
-def wait_ready(base_url: str, server: subprocess.Popen | None, log_path: Path | None, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server is not None and server.poll() is not None:
-            sys.exit(f"server exited with {server.returncode}; see {log_path}")
-        try:
-            with urllib.request.urlopen(f"{base_url}/snippet/v1/formrecap.js", timeout=2):
-                return
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.2)
-    sys.exit(f"server not ready after {timeout:.0f} s; see {log_path}")
-
-
 def post_classify(host: str, port: int, secret: str, body: bytes) -> tuple[int, bytes, float]:
     """One request on a fresh connection (as gunicorn's sync workers serve them); (status, body, ms)."""
     started = time.perf_counter()
@@ -245,24 +206,10 @@ def send_requests(host: str, port: int, secret: str, bodies: list[bytes], concur
     return results
 
 
-def route_exists() -> bool:
-    from django.urls import Resolver404, resolve
-
-    try:
-        resolve(CLASSIFY_PATH)
-    except Resolver404:
-        return False
-    return True
-
-
 def api_rows(args, raw: list[list[dict]], terse: list[str]) -> tuple[list[Row], list[str]]:
     from django.db import connection
 
     from formrecap.services import api_key_create, tenant_create
-
-    if not args.url and not route_exists():
-        row = Row("API POST /api/v1/classify/", "not measured", f"p50 ≤ {TARGET_API_P50_MS:g} ms")
-        return [row], [f"API: {CLASSIFY_PATH} does not exist in this code yet (no URL route); API figures skipped"]
 
     stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
     tenant = tenant_create(name=f"Bench {stamp}", slug=f"bench-{stamp}")

@@ -22,7 +22,6 @@ import json
 import os
 import queue
 import random
-import socket
 import subprocess
 import sys
 import threading
@@ -34,6 +33,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from servers import default_conn_max_age, free_port, percentile, start_server, wait_ready
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
@@ -221,44 +222,6 @@ def configure_database() -> str:
     return f"created database {config['NAME']}"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def default_conn_max_age(kind: str) -> str:
-    return "60" if kind == "gunicorn" else "0"
-
-
-def start_server(kind: str, workers: int, port: int, log_path: Path) -> subprocess.Popen:
-    if kind == "gunicorn":
-        cmd = [sys.executable, "-m", "gunicorn", "formrecap.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
-    else:
-        cmd = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
-    # An empty rate turns the per-(site key, IP) ingest throttle off: every bench request shares one IP.
-    env = os.environ | {"FORMRECAP_INGEST_RATE": "", "DJANGO_SETTINGS_MODULE": "formrecap.settings"}
-    # gunicorn's sync workers reuse one connection each, as deployed (docker/.env.example: CONN_MAX_AGE=60).
-    # runserver serves each request on a new thread and never closes that thread's connection; persistent
-    # connections would pile up until PostgreSQL refuses more ("too many clients"), so it runs with 0.
-    env.setdefault("CONN_MAX_AGE", default_conn_max_age(kind))
-    log = log_path.open("w")
-    return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-
-
-def wait_ready(base_url: str, server: subprocess.Popen | None, log_path: Path | None, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server is not None and server.poll() is not None:
-            sys.exit(f"server exited with {server.returncode}; see {log_path}")
-        try:
-            with urllib.request.urlopen(f"{base_url}/snippet/v1/formrecap.js", timeout=2):
-                return
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.2)
-    sys.exit(f"server not ready after {timeout:.0f} s; see {log_path}")
-
-
 def warm_up(base_url: str, count: int) -> None:
     """Load each worker's URLconf and views before the clock starts."""
 
@@ -274,14 +237,6 @@ def warm_up(base_url: str, count: int) -> None:
 
 
 # ---------------------------------------------------------------- report and checks
-
-
-def percentile(sorted_values: list[float], pct: float) -> float:
-    """Nearest-rank percentile."""
-    if not sorted_values:
-        return float("nan")
-    rank = max(1, min(len(sorted_values), round(pct / 100 * len(sorted_values) + 0.5)))
-    return sorted_values[rank - 1]
 
 
 def check_responses(results: Results) -> list[str]:
@@ -426,7 +381,7 @@ def main() -> int:
         RESULTS.mkdir(parents=True, exist_ok=True)
         host, port = "127.0.0.1", free_port()
         log_path = RESULTS / f"ingest-{args.server}.log"
-        server = start_server(args.server, args.workers, port, log_path)
+        server = start_server(args.server, args.workers, port, log_path, env={"FORMRECAP_INGEST_RATE": ""})
         conn_max_age = os.environ.get("CONN_MAX_AGE", default_conn_max_age(args.server))
         kind = f"gunicorn, {args.workers} sync workers" if args.server == "gunicorn" else "runserver --noreload (threaded)"
         server_line = f"{kind}, CONN_MAX_AGE={conn_max_age}"

@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from formrecap.models import FormSession, Tenant
 from formrecap.selectors import form_session_events
 
-from .backends import Classification, get_backend
+from .backends import Backend, Classification, get_backend
 from .models import Prediction
 from .trace import MAX_TOKENS, Trace, normalise_events
 
@@ -25,9 +25,13 @@ class TimedClassifications:
 
 
 def classify_traces(*, traces: Sequence[Trace], backend_name: str, model_version_id: int | None = None) -> TimedClassifications:
+    return _timed_classify(get_backend(backend_name, model_version_id=model_version_id), traces)
+
+
+def _timed_classify(backend: Backend, traces: Sequence[Trace]) -> TimedClassifications:
     started = time.perf_counter()
-    classifications = get_backend(backend_name, model_version_id=model_version_id).classify(traces)
-    return TimedClassifications(classifications, backend_name, (time.perf_counter() - started) * 1000)
+    classifications = backend.classify(traces)
+    return TimedClassifications(classifications, backend.name, (time.perf_counter() - started) * 1000)
 
 
 def _prediction_fields(classification: Classification, *, backend: str, latency_ms: float) -> dict:
@@ -82,7 +86,7 @@ def prediction_for_session(*, tenant: Tenant, session_id: int) -> Prediction | N
     existing = Prediction.objects.for_tenant(tenant).filter(session=session, model_version_id=model_version_id).first()
     if existing is not None and existing.events_seen >= session.event_count:
         return _recovery_planned_on_commit(tenant, existing)  # a redelivery also replans a plan that was lost
-    result = classify_traces(traces=[session_trace(session=session)], backend_name=session.site.classifier_backend)
+    result = _timed_classify(backend, [session_trace(session=session)])
     fields = _prediction_fields(result.classifications[0], backend=result.backend, latency_ms=result.latency_ms)
     fields["events_seen"] = session.event_count
     if session.classification_error:

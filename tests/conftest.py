@@ -93,6 +93,31 @@ def make_batch(site):
 
 
 @pytest.fixture
+def worker_queue(on_postgres):
+    """A real Celery worker (solo pool) on a queue of its own, on the test database; yields the queue name."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.workers import new_queue, require_redis_broker, tasks_sent_to_the_broker, worker_env
+
+    require_redis_broker()
+    queue = new_queue()
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "formrecap", "worker", "--pool=solo", "-Q", queue,
+         "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"],
+        cwd=Path(__file__).resolve().parents[1], env=worker_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        with tasks_sent_to_the_broker():
+            yield queue
+    finally:
+        worker.terminate()
+        output, _ = worker.communicate(timeout=30)
+        print(output[-3000:])  # shown by pytest when the test fails
+
+
+@pytest.fixture
 def on_postgres():
     if connection.vendor != "postgresql":
         pytest.skip(f"needs PostgreSQL, running on {connection.vendor} (use `make test`)")

@@ -31,7 +31,7 @@ from pathlib import Path, PurePosixPath
 
 import modal
 
-from training.lora.runners import MODAL_APP_NAME, MODAL_VOLUME_NAME, VOLUME_MOUNT, read_split
+from training.lora.runners import MODAL_APP_NAME, MODAL_VOLUME_NAME, VOLUME_MOUNT, read_sft_split
 
 GPU = os.environ.get("FORMRECAP_MODAL_GPU", "L4")
 TRAIN_TIMEOUT_S = int(os.environ.get("FORMRECAP_MODAL_TRAIN_TIMEOUT_S", str(4 * 3600)))
@@ -137,7 +137,7 @@ def run_training(payload: dict) -> dict:
     if PurePosixPath(config.base_model).is_relative_to(VOLUME_MOUNT):  # a base uploaded by the runner
         config.base_model = str(volume_path(config.base_model))
     dataset = volume_path(payload["dataset_path"])
-    train_records, validation_records = read_split(dataset, "train"), read_split(dataset, "validation")
+    train_records, validation_records = read_sft_split(dataset, "train"), read_sft_split(dataset, "validation")
     adapter_path = payload.get("output_dir") or f"adapters/{run_id}"
     destination = volume_path(adapter_path)
     # Checkpoints (optimizer state included) stay on the container's disk; only the adapter is kept.

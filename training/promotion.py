@@ -7,11 +7,19 @@ from .models import ModelVersion
 from .selectors import model_version_active
 from .services import model_version_activate
 
+HELD_OUT_ORDER = ("hand_labelled", "test", "test_terse")
+
+
+def held_out(metrics: dict) -> tuple[str | None, dict]:
+    """(name, metrics) of the set a model is judged by: the hand-labelled set, else its test split."""
+    for name in HELD_OUT_ORDER:
+        if (metrics or {}).get(name):
+            return name, metrics[name]
+    return None, {}
+
 
 def held_out_metrics(model_version: ModelVersion) -> dict:
-    """The metrics the gate judges by: the hand-labelled set, else the test split."""
-    metrics = model_version.metrics or {}
-    return metrics.get("hand_labelled") or metrics.get("test") or metrics.get("test_terse") or {}
+    return held_out(model_version.metrics)[1]
 
 
 def promotion_gate_apply(*, candidate: ModelVersion) -> tuple[bool, str]:

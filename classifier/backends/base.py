@@ -46,3 +46,23 @@ class Backend(Protocol):
 
 class BackendUnavailable(RuntimeError):
     """The backend cannot classify right now (no active model, remote service down, …)."""
+
+
+def calibrated_classifications(traces: Sequence[Trace], probabilities, model_version) -> list[Classification]:
+    """One Classification per trace from calibrated class probabilities (rows: codes 1..6), with its explanation."""
+    from ..explain import explain
+
+    results = []
+    for trace, row in zip(traces, probabilities, strict=True):
+        code = int(row.argmax()) + 1
+        results.append(
+            Classification(
+                code=code,
+                probabilities=tuple(float(p) for p in row),
+                calibrated=True,
+                model_version=model_version.label,
+                model_version_id=model_version.pk,
+                explanation=explain(trace, code),
+            )
+        )
+    return results

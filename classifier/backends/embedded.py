@@ -8,9 +8,8 @@ from training.models import ModelVersion
 from training.selectors import model_version_active
 
 from ..embedded_model import EmbeddedModel
-from ..explain import explain
 from ..trace import Trace
-from .base import BackendUnavailable, Classification
+from .base import BackendUnavailable, Classification, calibrated_classifications
 
 
 @lru_cache(maxsize=4)
@@ -33,17 +32,4 @@ class EmbeddedBackend:
 
     def classify(self, traces: Sequence[Trace]) -> list[Classification]:
         _, probabilities = self.model.classify_traces(list(traces))
-        results = []
-        for trace, row in zip(traces, probabilities, strict=True):
-            code = int(row.argmax()) + 1
-            results.append(
-                Classification(
-                    code=code,
-                    probabilities=tuple(float(p) for p in row),
-                    calibrated=True,
-                    model_version=self.model_version.label,
-                    model_version_id=self.model_version.pk,
-                    explanation=explain(trace, code),
-                )
-            )
-        return results
+        return calibrated_classifications(traces, probabilities, self.model_version)

@@ -11,9 +11,8 @@ from pathlib import Path
 from training.models import ModelVersion
 from training.selectors import model_version_active
 
-from ..explain import explain
 from ..trace import Trace, serialise_trace
-from .base import BackendUnavailable, Classification
+from .base import BackendUnavailable, Classification, calibrated_classifications
 
 
 @lru_cache(maxsize=2)
@@ -49,17 +48,4 @@ class PeftBackend:
 
         log_probs = digit_log_probs(self.model, self.tokenizer, [serialise_trace(t) for t in traces])
         probabilities = softmax(log_probs / self.model_version.temperature, axis=-1)
-        results = []
-        for trace, row in zip(traces, probabilities, strict=True):
-            code = int(row.argmax()) + 1
-            results.append(
-                Classification(
-                    code=code,
-                    probabilities=tuple(float(p) for p in row),
-                    calibrated=True,
-                    model_version=self.model_version.label,
-                    model_version_id=self.model_version.pk,
-                    explanation=explain(trace, code),
-                )
-            )
-        return results
+        return calibrated_classifications(traces, probabilities, self.model_version)

@@ -17,7 +17,6 @@ from formrecap.ingest.services import sweep_inactive_sessions
 from formrecap.models import FormSession
 from tests.classifier.helpers import VALIDATION_EVENTS, recorded_session
 from tests.conftest import SITE_ORIGIN
-from tests.formrecap.test_celery_worker import worker_queue  # noqa: F401 (a fixture: a real worker on its own queue)
 
 
 def ingest(body: dict):
@@ -100,7 +99,7 @@ def test_no_active_model_logs_and_stores_nothing_and_ingest_succeeds(
 
 
 @pytest.fixture
-def default_queue_is_the_workers(worker_queue):  # noqa: F811 (the imported fixture)
+def default_queue_is_the_workers(worker_queue):
     """Ingest enqueues on commit to the default queue: make that the test worker's own queue while the test runs."""
     default = celery_app.conf.task_default_queue
     celery_app.conf.task_default_queue = worker_queue

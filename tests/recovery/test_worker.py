@@ -12,18 +12,16 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from django.db import connection
 from django.db.models import Count
 
-from formrecap.celery import app as celery_app
 from recovery.models import ActionExecution
 from recovery.tasks import dispatch_due_task, executions_enqueue
 from tests.recovery.actions import Receiver, abandoned_session, receiving, rule_for, scheduled_execution
+from tests.workers import new_queue, require_redis_broker, tasks_sent_to_the_broker, worker_env
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.redis, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -65,14 +63,9 @@ class Workers:
 
 @pytest.fixture
 def workers(on_postgres, settings, tmp_path):
-    if not settings.CELERY_BROKER_URL.startswith("redis://"):
-        pytest.skip("needs CELERY_BROKER_URL=redis://… (use `make test`)")
-    queue = f"formrecap-test-{uuid.uuid4().hex[:8]}"
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-        "CELERY_TASK_ALWAYS_EAGER": "0",
+    require_redis_broker()
+    queue = new_queue()
+    env = worker_env(**{
         # The receiver listens on 127.0.0.1: loopback webhooks are allowed in DEBUG only.
         "DEBUG": "1",
         "FORMRECAP_WEBHOOK_ALLOW_LOOPBACK": "1",
@@ -84,17 +77,15 @@ def workers(on_postgres, settings, tmp_path):
         "FORMRECAP_RECOVERY_RETRY_BASE_SECONDS": "0.5",
         "FORMRECAP_RECOVERY_RETRY_MAX_SECONDS": "2",
         "FORMRECAP_RECOVERY_QUEUE": queue,
-    }
+    })  # fmt: skip
     # This process sends too (executions_enqueue, the dispatcher): same queue and horizon as the workers.
     settings.FORMRECAP_RECOVERY_QUEUE = queue
     settings.FORMRECAP_RECOVERY_MAX_COUNTDOWN = 3
-    eager = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = False
     started = Workers(env, queue, tmp_path)
     try:
-        yield started
+        with tasks_sent_to_the_broker():
+            yield started
     finally:
-        celery_app.conf.task_always_eager = eager
         started.stop_all()
 
 

@@ -6,20 +6,17 @@ rescheduled); the worker tests at the end follow a run through Redis with real c
 """
 
 import json
-import os
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
 
-from formrecap.celery import app as celery_app
 from tests.training.helpers import tiny_config
+from tests.workers import new_queue, require_redis_broker, tasks_sent_to_the_broker, worker_env
 from training.models import ModelVersion, TrainingRun
 from training.runs import training_run_create, training_run_enqueue
 from training.tasks import poll_run_task, start_run_task
@@ -227,16 +224,11 @@ def on_a_worker(test):
 @pytest.fixture
 def training_worker(on_postgres, tiny_adapter, tmp_path):
     """A worker on a queue of its own, with the Modal double installed and short poll intervals."""
-    if not settings.CELERY_BROKER_URL.startswith("redis://"):
-        pytest.skip("needs CELERY_BROKER_URL=redis://… (use `make test`)")
-    queue = f"formrecap-test-{uuid.uuid4().hex[:8]}"
+    require_redis_broker()
+    queue = new_queue()
     call_log = tmp_path / "modal-calls.jsonl"
     call_log.touch()
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-        "CELERY_TASK_ALWAYS_EAGER": "0",
+    env = worker_env(**{
         "FORMRECAP_MODEL_DIR": str(settings.FORMRECAP_MODEL_DIR),
         "FORMRECAP_TRAINING_POLL_SECONDS": "1",
         "FORMRECAP_TRAINING_POLL_MAX_BACKOFF_SECONDS": "2",
@@ -245,18 +237,16 @@ def training_worker(on_postgres, tiny_adapter, tmp_path):
         "FORMRECAP_TEST_CALL_LOG": str(call_log),
         "MODAL_TOKEN_ID": "ak-test",
         "MODAL_TOKEN_SECRET": "as-test",
-    }
+    })  # fmt: skip
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.training.modal_double", "--pool=solo", "-Q", queue,
          "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
-    eager = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = False
     try:
-        yield queue, call_log
+        with tasks_sent_to_the_broker():
+            yield queue, call_log
     finally:
-        celery_app.conf.task_always_eager = eager
         process.terminate()
         output, _ = process.communicate(timeout=30)
         print(output[-5000:])  # shown by pytest when the test fails

@@ -58,13 +58,3 @@ def calibrate_adapter(
         lp = digit_log_probs(model, tokenizer, traces)
         report["hand_labelled"] = _summary(np.asarray([r["label"] for r in records]), calibrated_probabilities(lp, temperature))
     return report
-
-
-def headline_metrics(metrics: dict) -> dict:
-    """The figures the gate and the command print: held-out set when there is one, else the test split."""
-    held_out = metrics.get("hand_labelled") or metrics.get("test") or {}
-    return {
-        "macro_f1": held_out.get("macro_f1"),
-        "ece": held_out.get("ece"),
-        "evaluated_on": "hand_labelled" if "hand_labelled" in metrics else "test",
-    }

@@ -112,11 +112,6 @@ def read_split(dataset_path: str | Path, part: str) -> list[dict]:
     return list(read_jsonl(Path(dataset_path) / f"{part}.jsonl"))
 
 
-def sft_records(lines: list[dict]) -> list[dict]:
-    """Only the conversation: TRL must not see our bookkeeping columns."""
-    return [{"messages": line["messages"]} for line in lines]
-
-
 def dataset_register_folder(*, folder: Path) -> Dataset:
     """Register an existing dataset folder (train/validation/test.jsonl in the model format) as a Dataset row."""
     folder = Path(folder).resolve()

@@ -90,8 +90,9 @@ def build_run_payload(
     }
 
 
-def read_split(dataset_path: str | Path, split: str) -> list[dict]:
-    """The chat records of one split; bookkeeping columns (label, trace, source) are dropped, TRL must not see them."""
+def read_sft_split(dataset_path: str | Path, split: str) -> list[dict]:
+    """The chat records of one split for training; bookkeeping columns (label, trace, source) are dropped, TRL must
+    not see them. Free of Django (unlike lora.dataset.read_split) because it also runs inside the Modal image."""
     with (Path(dataset_path) / f"{split}.jsonl").open() as handle:
         return [{"messages": json.loads(line)["messages"]} for line in handle if line.strip()]
 
@@ -109,8 +110,8 @@ class LocalRunner:
 
         config = AdapterTrainingConfig(**payload["config"])
         output_dir = Path(payload["output_dir"])
-        train = read_split(payload["dataset_path"], "train")
-        validation = read_split(payload["dataset_path"], "validation")
+        train = read_sft_split(payload["dataset_path"], "train")
+        validation = read_sft_split(payload["dataset_path"], "validation")
         finished = fine_tune(config, train=train, validation=validation, output_dir=output_dir)
         result = {
             "run_id": str(payload["run_id"]),

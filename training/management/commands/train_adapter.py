@@ -12,10 +12,10 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from training.lora.calibrate import headline_metrics
 from training.lora.config import PROFILES, AdapterTrainingConfig, ConfigError, validate_config
 from training.lora.dataset import dataset_register_folder
 from training.models import Dataset, TrainingRun
+from training.promotion import held_out
 from training.runs import training_run_create, training_run_start
 
 
@@ -91,7 +91,8 @@ class Command(BaseCommand):
 
     def _report(self, run: TrainingRun, *, as_json: bool) -> None:
         version = run.model_version
-        headline = headline_metrics(version.metrics)
+        evaluated_on, scores = held_out(version.metrics)
+        headline = {"macro_f1": scores.get("macro_f1"), "ece": scores.get("ece"), "evaluated_on": evaluated_on}
         losses = run.losses or {}
         train_losses = [point["loss"] for point in losses.get("train", [])]
         registered = f"registered {version.label} (id {version.pk}, {version.status})"
