@@ -4,7 +4,7 @@ Arithmetic of the defaults (the published run): 884 examples / effective batch 1
 (4 per device × 4 accumulation) = 56 steps per epoch, × 3 epochs = 168 steps, cosine LR 2e-4.
 """
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 # Bases Cloudflare serves BYO-LoRA adapters for (their Workers AI names in comments).
 CLOUDFLARE_BASE_MODELS = {
@@ -50,6 +50,8 @@ class AdapterTrainingConfig:
     modules_to_save: list[str] | None = None
     rank: int | None = None  # overrides the profile's r (alpha scales with it)
     logging_steps: int = 10
+    # Free-form notes that travel with the run payload (e.g. instructions for a test double of the Modal client).
+    extra: dict = field(default_factory=dict)
 
     def lora_settings(self) -> dict:
         settings = dict(PROFILES[self.profile])
