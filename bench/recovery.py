@@ -285,7 +285,7 @@ def main() -> int:
         problems.append(f"{repeated} requests repeated a webhook-id")
     if receiver.unverified:
         problems.append(f"{receiver.unverified} requests failed signature verification")
-    acted_per_execution = Counter((p["session"]["id"], p["rule"]) for p in receiver.acted_on.values())
+    acted_per_execution = Counter((p["data"]["session"]["id"], p["data"]["rule"]) for p in receiver.acted_on.values())
     duplicates = sum(n - 1 for n in acted_per_execution.values())
     if duplicates:
         problems.append(f"{duplicates} executions acted on twice by the receiver")

@@ -28,6 +28,9 @@ class Prediction(models.Model):
     latency_ms = models.FloatField()
     # Events of the session this prediction read: a session that grows after its exit is re-read.
     events_seen = models.PositiveIntegerField(default=0)
+    # Provisional: read while the session was hidden or had just exited (shown at once, never acted on);
+    # final once the session is abandoned for good, trailing inactivity included. Recovery plans only final ones.
+    final = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -3,16 +3,19 @@
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
 
 from formrecap.models import FormSession, Tenant
 from formrecap.selectors import form_session_events
 
 from .backends import Backend, Classification, get_backend
 from .models import Prediction
-from .trace import MAX_TOKENS, Trace, normalise_events
+from .trace import IDLE_GAP_MS, MAX_TOKENS, Token, Trace, normalise_events
 
 logger = logging.getLogger(__name__)
 
@@ -59,57 +62,84 @@ def predictions_create_for_request(*, tenant: Tenant, result: TimedClassificatio
     return Prediction.objects.for_tenant(tenant).bulk_create(rows) if rows else []
 
 
-def session_trace(*, session: FormSession) -> Trace:
-    """The session's events as a trace; a very long session keeps its last tokens (where it ended)."""
+def session_trace(*, session: FormSession, now: datetime | None = None) -> Trace:
+    """The session's events as a trace; a very long session keeps its last tokens (where it ended).
+
+    A session that ended without an exit (idle, or a hidden tab that never came back) ends in its trailing
+    inactivity, from its last event to its abandonment (or to now, for a provisional reading), then ``exit``:
+    a visitor who went idle and never returned is not an abrupt exit.
+    """
     # Ingest checks each batch on its own, so a clock may step back between batches (a page reload):
     # keep batch order and hold such timestamps at the last one, rather than refuse the whole session.
     events, latest = [], 0
     for event in form_session_events(session=session):
         latest = max(latest, event["ts"])
         events.append({**event, "ts": latest})
-    return normalise_events(events, max_tokens=MAX_TOKENS, keep_tail=True)
+    trace = normalise_events(events, max_tokens=MAX_TOKENS, keep_tail=True)
+    if events and events[-1]["type"] in ("exit", "submit"):
+        return trace
+    ended_at = session.abandoned_at if session.status == FormSession.Status.ABANDONED else (now or timezone.now())
+    trailing_ms = max(0, int((ended_at - session.last_event_at).total_seconds() * 1000))
+    tail = (Token("scroll", "page", duration_ms=trailing_ms),) if trailing_ms >= IDLE_GAP_MS else ()
+    timing = replace(trace.timing, duration_ms=trace.timing.duration_ms + trailing_ms) if trace.timing else None
+    return Trace((trace.tokens + tail + (Token("exit"),))[-MAX_TOKENS:], timing)
+
+
+def _is_final(session: FormSession) -> bool:
+    return session.status == FormSession.Status.ABANDONED
+
+
+def _can_be_read(session: FormSession) -> bool:
+    """Abandoned for good (final), or gone or hidden for now (provisional)."""
+    Status = FormSession.Status
+    return session.status in (Status.ABANDONED, Status.EXITED) or (
+        session.status == Status.IN_PROGRESS and session.hidden_at is not None
+    )
 
 
 def prediction_for_session(*, tenant: Tenant, session_id: int) -> Prediction | None:
-    """Classify an abandoned session: one prediction per model version, re-read only when the session has grown
-    since (a visitor who came back and left again). Safe to call again (redelivery): returns the stored row.
+    """Classify a session that was left: one prediction per model version, re-read when the session has grown
+    since, or when a provisional reading (page just gone, tab hidden) becomes final (abandoned for good).
+    Safe to call again (redelivery): returns the stored row. A final prediction is handed to recovery's
+    planner (its own task, after commit).
 
-    Returns None when there is nothing to classify (session not abandoned, or has no events).
+    Returns None when there is nothing to classify (session active or submitted, or with no events).
     """
     session = FormSession.objects.for_tenant(tenant).select_related("site").filter(pk=session_id).first()
-    if session is None or session.status != FormSession.Status.ABANDONED:
+    if session is None or not _can_be_read(session) or not session.event_count:
         return None
-    if not session.event_count:
-        return None
+    final = _is_final(session)
     backend = get_backend(session.site.classifier_backend)
     model_version_id = getattr(getattr(backend, "model_version", None), "pk", None)
     existing = Prediction.objects.for_tenant(tenant).filter(session=session, model_version_id=model_version_id).first()
-    if existing is not None and existing.events_seen >= session.event_count:
-        return _recovery_planned_on_commit(tenant, existing)  # a redelivery also replans a plan that was lost
+    if existing is not None and existing.events_seen >= session.event_count and existing.final == final:
+        return _planned_on_commit(tenant, existing)  # a redelivery also replans a plan that was lost
     result = _timed_classify(backend, [session_trace(session=session)])
     fields = _prediction_fields(result.classifications[0], backend=result.backend, latency_ms=result.latency_ms)
-    fields["events_seen"] = session.event_count
+    fields.update(events_seen=session.event_count, final=final)
     if session.classification_error:
         FormSession.objects.for_tenant(tenant).filter(pk=session.pk).update(classification_error="")
     if existing is not None:
-        Prediction.objects.for_tenant(tenant).filter(pk=existing.pk, events_seen__lt=session.event_count).update(**fields)
+        Prediction.objects.for_tenant(tenant).filter(pk=existing.pk).update(**fields)
         existing.refresh_from_db()
-        return _recovery_planned_on_commit(tenant, existing)
+        return _planned_on_commit(tenant, existing)
     try:
         with transaction.atomic():
             prediction = Prediction.objects.create(tenant=tenant, session=session, source=Prediction.Source.SESSION, **fields)
     except IntegrityError:
         # A redelivered task raced us to it: the unique (session, model version) keeps one.
         prediction = Prediction.objects.for_tenant(tenant).get(session=session, model_version_id=fields["model_version_id"])
-    return _recovery_planned_on_commit(tenant, prediction)
+    return _planned_on_commit(tenant, prediction)
 
 
-def _recovery_planned_on_commit(tenant: Tenant, prediction: Prediction) -> Prediction:
-    """Hand the stored prediction to the tenant's recovery policy once it is committed (the plan is once per session)."""
-    from recovery.services import recovery_plan_for_prediction
+def _planned_on_commit(tenant: Tenant, prediction: Prediction) -> Prediction:
+    """A final prediction goes to recovery's planner (a task of its own, once committed); a provisional one waits."""
+    if prediction.final:
+        from recovery.tasks import plan_session_task
 
-    # robust: a failed plan is logged and never undoes the stored prediction.
-    transaction.on_commit(lambda: recovery_plan_for_prediction(tenant=tenant, prediction_id=prediction.pk), robust=True)
+        session_id = prediction.session_id
+        # robust: a broker hiccup is logged; the planner's periodic catch-up finds the session.
+        transaction.on_commit(lambda: plan_session_task.delay(tenant.pk, session_id), robust=True)
     return prediction
 
 
@@ -128,6 +158,14 @@ def sessions_abandoned(*, sessions: Sequence[tuple[int, int]]) -> None:
         transaction.on_commit(lambda t=tenant_id, s=session_id: classify_session_task.delay(t, s), robust=True)
 
 
+def sessions_left_provisionally(*, sessions: Sequence[tuple[int, int]]) -> None:
+    """Sessions left for now (page gone within the outreach delay, tab hidden): a provisional reading after commit.
+
+    The same task as a final abandonment: prediction_for_session tells them apart by the session's status.
+    """
+    sessions_abandoned(sessions=sessions)
+
+
 CATCH_UP_DAYS = 7
 
 
@@ -136,19 +174,15 @@ def sessions_unclassified(*, limit: int = 500) -> list[tuple[int, int]]:
 
     A system query across tenants, used only by the periodic catch-up task.
     """
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     since = timezone.now() - timedelta(days=CATCH_UP_DAYS)
     return list(
         FormSession.all_tenants.filter(
             status=FormSession.Status.ABANDONED,
             abandoned_at__gte=since,
             event_count__gt=0,
-            predictions__isnull=True,
             classification_error="",
         )
+        .exclude(Exists(Prediction.all_tenants.filter(session=OuterRef("pk"), final=True)))
         .order_by("abandoned_at")
         .values_list("tenant_id", "pk")[:limit]
     )

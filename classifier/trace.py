@@ -12,6 +12,7 @@ from formrecap.ingest.schema import FIELD_RE, REASON_RE, SchemaError, parse_even
 EVENT_KINDS = ("focus", "blur", "input", "scroll", "exit", "submit")
 MAX_TRACE_BYTES = 8 * 1024
 MAX_TOKENS = 1000
+TAB_VISIBILITY = ("hide", "show")  # raw events only: the trace language has no token for them
 IDLE_GAP_MS = 5000  # a gap this long between consecutive raw events becomes scroll:page(gap)
 MAX_RAW_EVENTS = 10_000
 
@@ -189,11 +190,15 @@ def normalise_events(events: list[dict], *, max_tokens: int | None = MAX_TOKENS,
             focused_at.pop(field, None)
         elif kind == "scroll":
             tokens.append(Token("scroll", field or "page", duration_ms=event["duration_ms"]))
+        elif kind in TAB_VISIBILITY:
+            pass  # the time the tab was hidden is the gap to the next event: idle, written as scroll above
         else:
             tokens.append(Token(kind))
         previous_ts = ts
     if run_field is not None:
         tokens.append(Token("input", run_field, count=run_count))
+    if not tokens:
+        raise TraceError("trace has no form events (only tab visibility changes)")
 
     # The token limit of a terse trace applies; the byte limit does not (raw bodies are bounded by the API),
     # and a stored session may ask for its last max_tokens instead of a refusal.

@@ -44,6 +44,16 @@ def default_abandonment_timeout() -> int:
     return 30 * 60
 
 
+def default_outreach_delay() -> int:
+    # Abandoned-cart tools wait 30 min to 1 h: most visitors who come back do so within minutes
+    # (another tab, a phone call), and outreach after 30 min still finds them while they remember the form.
+    return 30 * 60
+
+
+def default_attribution_window() -> int:
+    return 7 * 24 * 3600
+
+
 class Site(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="sites")
     name = models.CharField(max_length=200)
@@ -54,7 +64,17 @@ class Site(models.Model):
         default=default_abandonment_timeout,
         # Under a minute the sweep would abandon visitors who are still typing.
         validators=[MinValueValidator(60)],
-        help_text="An in-progress session with no events for this long is marked abandoned.",
+        help_text="A session with no events for this long (idle, or its tab hidden) is abandoned for good.",
+    )
+    outreach_delay_seconds = models.PositiveIntegerField(
+        default=default_outreach_delay,
+        help_text="After the page is gone, wait this long for the visitor to come back before the session is "
+        "abandoned for good and recovery acts (0: at once).",
+    )
+    attribution_window_seconds = models.PositiveIntegerField(
+        default=default_attribution_window,
+        validators=[MinValueValidator(3600)],
+        help_text="A submit by the same visitor within this long after an abandonment counts as its recovery.",
     )
     is_active = models.BooleanField(default=True)
     classifier_backend = models.CharField(
@@ -107,6 +127,8 @@ class ApiKey(models.Model):
 class FormSession(models.Model):
     class Status(models.TextChoices):
         IN_PROGRESS = "in_progress", "In progress"
+        # The page is gone (exit); abandoned for good once the site's outreach delay passes without a return.
+        EXITED = "exited", "Left (waiting for a return)"
         SUBMITTED = "submitted", "Submitted"
         ABANDONED = "abandoned", "Abandoned"
 
@@ -120,10 +142,22 @@ class FormSession(models.Model):
     visitor_ref = models.CharField(
         max_length=256, blank=True, help_text="Set only when the site called formrecap.identify() or the API."
     )
+    anonymous_id = models.CharField(
+        max_length=64, blank=True, help_text="The snippet's random first-party id of this browser (per site key)."
+    )
     started_at = models.DateTimeField()
     last_event_at = models.DateTimeField()
-    abandoned_at = models.DateTimeField(null=True, blank=True)
+    exited_at = models.DateTimeField(null=True, blank=True, help_text="When the page was last seen going away.")
+    hidden_at = models.DateTimeField(null=True, blank=True, help_text="Set while the tab is hidden.")
+    abandoned_at = models.DateTimeField(null=True, blank=True, help_text="When the session was abandoned for good.")
     submitted_at = models.DateTimeField(null=True, blank=True)
+    returned_at = models.DateTimeField(
+        null=True, blank=True, help_text="The visitor came back after this session was left (this page or a later one)."
+    )
+    recovered_at = models.DateTimeField(
+        null=True, blank=True, help_text="The visitor submitted after this abandonment (within the attribution window)."
+    )
+    planned_at = models.DateTimeField(null=True, blank=True, help_text="When recovery decided what to do about it.")
     batch_count = models.PositiveIntegerField(default=0)
     event_count = models.PositiveIntegerField(default=0)
     classification_error = models.TextField(blank=True, help_text="Why the session could not be classified, if it failed.")
@@ -138,6 +172,8 @@ class FormSession(models.Model):
         indexes = [
             models.Index(fields=["status", "last_event_at"], name="formsession_sweep"),
             models.Index(fields=["tenant", "-started_at"], name="formsession_tenant_recent"),
+            models.Index(fields=["site", "anonymous_id"], name="formsession_site_anonymous"),
+            models.Index(fields=["site", "visitor_ref"], name="formsession_site_visitor"),
         ]
 
     def __str__(self) -> str:

@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from django.core.cache import cache
-from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from classifier.models import Prediction
 
@@ -81,3 +81,18 @@ def form_session_list(
 def form_session_events(*, session: FormSession) -> list[dict]:
     """All raw events of a session in batch order."""
     return [event for chunk in session.chunks.order_by("seq") for event in chunk.events]
+
+
+def visitor_other_sessions(*, site: Site, session: FormSession) -> QuerySet[FormSession]:
+    """The same visitor's other sessions on the site: same first-party id, or same identify() reference.
+
+    Empty for a visitor the snippet knows nothing about (opted out, GPC/DNT respected, no storage).
+    """
+    same_visitor = Q()
+    if session.anonymous_id:
+        same_visitor |= Q(anonymous_id=session.anonymous_id)
+    if session.visitor_ref:
+        same_visitor |= Q(visitor_ref=session.visitor_ref)
+    if not same_visitor:
+        return FormSession.objects.for_tenant(site.tenant).none()
+    return FormSession.objects.for_tenant(site.tenant).filter(same_visitor, site=site).exclude(pk=session.pk)

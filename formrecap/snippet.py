@@ -4,6 +4,7 @@ import hashlib
 from functools import lru_cache
 from pathlib import Path
 
+import rjsmin
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
 from django.shortcuts import render
@@ -18,7 +19,8 @@ SNIPPET_VERSIONS = ("v1",)
 
 @lru_cache(maxsize=len(SNIPPET_VERSIONS))
 def _snippet_source(version: str) -> tuple[bytes, str]:
-    source = (SNIPPET_DIR / version / "formrecap.js").read_bytes()
+    # The source keeps its comments for readers; visitors download it minified (about 30% less gzipped).
+    source = rjsmin.jsmin((SNIPPET_DIR / version / "formrecap.js").read_text(encoding="utf-8"), keep_bang_comments=True).encode()
     return source, '"' + hashlib.sha256(source).hexdigest()[:32] + '"'
 
 

@@ -14,7 +14,7 @@ from classifier.models import SessionLabel
 from classifier.services import session_trace
 from classifier.trace import TraceError, serialise_trace
 from formrecap.admin_tenancy import TenantScopedAdmin, TenantSiteListFilter, editable_tenant_ids, member_tenant_ids
-from formrecap.models import Tenant
+from formrecap.models import FormSession, Tenant
 
 from .models import ActionExecution, DiscountCode, RecoveryRule, ReviewItem, TenantRecoverySettings, UxAlert
 from .services import (
@@ -273,11 +273,11 @@ class ActionExecutionAdmin(ReadOnlyAdmin):
 
 @admin.register(DiscountCode)
 class DiscountCodeAdmin(ReadOnlyAdmin):
-    list_display = ["code", "amount", "expires_at", "redeemed_at", "execution", "tenant"]
+    list_display = ["code", "amount", "expires_at", "redeemed_at", "order_ref", "execution", "tenant"]
     list_filter = ["redeemed_at"]
     list_select_related = ["tenant", "execution"]
     ordering = ["-expires_at", "-id"]
-    search_fields = ["code"]
+    search_fields = ["code", "order_ref"]
     readonly_fields = [field.name for field in DiscountCode._meta.fields]
 
 
@@ -335,9 +335,11 @@ class ReviewedFilter(admin.SimpleListFilter):
 
 
 class ReviewForm(forms.ModelForm):
+    # Nothing is pre-selected: an operator who only confirms the model's guess would teach it its own mistakes.
     label = forms.TypedChoiceField(
-        choices=[(code, f"{code} {name}") for code, name in CLASSES.items()],
+        choices=[("", "—"), *((code, f"{code} {name}") for code, name in CLASSES.items())],
         coerce=int,
+        empty_value=None,
         help_text="Why was this form abandoned? Saved as the session's label, which feeds retraining.",
     )
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
@@ -349,10 +351,8 @@ class ReviewForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         label = SessionLabel.all_tenants.filter(session_id=self.instance.session_id).first() if self.instance.pk else None
-        if label is not None:
+        if label is not None:  # an operator's earlier verdict, to keep or change
             self.fields["label"].initial, self.fields["note"].initial = label.code, label.note
-        elif self.instance.pk and self.instance.prediction_id:
-            self.fields["label"].initial = self.instance.prediction.code  # the model's guess, to confirm or correct
 
 
 @admin.register(ReviewItem)
@@ -373,6 +373,10 @@ class ReviewItemAdmin(TenantScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields
 
+    def get_queryset(self, request):
+        # A session submitted after all needs no verdict: it leaves the queue.
+        return super().get_queryset(request).exclude(session__status=FormSession.Status.SUBMITTED)
+
     def has_add_permission(self, request) -> bool:
         return False  # the recovery decision fills the queue
 
@@ -381,7 +385,7 @@ class ReviewItemAdmin(TenantScopedAdmin):
             review_item=obj, code=form.cleaned_data["label"], labelled_by=request.user, note=form.cleaned_data["note"]
         )
 
-    @admin.display(description="prediction")
+    @admin.display(description="model's guess")
     def predicted(self, item: ReviewItem) -> str:
         prediction = item.prediction
         if prediction is None:

@@ -1,5 +1,5 @@
-"""Recovery API (``/api/v1/recovery/``): rules (CRUD, webhook secret rotation), the execution log, uplift stats
-and UX alerts. Tenant-scoped through TenantApiView: another tenant's ids are simply not found."""
+"""Recovery API (``/api/v1/recovery/``): rules (CRUD, webhook secret rotation), the execution log, uplift stats,
+UX alerts and discount redemption. Tenant-scoped through TenantApiView: another tenant's ids are simply not found."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
@@ -17,7 +17,12 @@ from .models import ActionExecution, RecoveryRule
 from .selectors import action_execution_list, recovery_rule_list, ux_alert_list
 from .services import (
     RULE_DEFAULTS,
+    DiscountCodeExpired,
+    DiscountCodeNotFound,
+    DiscountCodeUsed,
+    DiscountRedeemError,
     RuleSaved,
+    discount_code_redeem,
     recovery_rule_create,
     recovery_rule_delete,
     recovery_rule_rotate_secret,
@@ -324,3 +329,54 @@ class AlertListApi(TenantApiView):
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(ux_alert_list(tenant=self.tenant, **filters.validated_data), request, view=self)
         return paginator.get_paginated_response(AlertOutput(page, many=True).data)
+
+
+# --- discount codes ------------------------------------------------------------------------------------
+
+
+def _printable(value: str) -> None:
+    if not value.isprintable():
+        raise ValidationError("must be printable text (no control characters or line breaks)")
+
+
+class DiscountRedeemApi(TenantApiView):
+    @extend_schema_serializer(component_name="DiscountRedeemInput")
+    class InputSerializer(serializers.Serializer):
+        code = serializers.CharField(max_length=32, help_text="the code the visitor was sent (FR-…)")
+        order_ref = serializers.CharField(
+            max_length=128, validators=[_printable], help_text="your order's reference: repeating it repeats the redemption"
+        )
+
+    @extend_schema_serializer(component_name="DiscountRedemption")
+    class OutputSerializer(serializers.Serializer):
+        code = serializers.CharField()
+        amount = serializers.CharField()
+        redeemed_at = serializers.DateTimeField()
+        order_ref = serializers.CharField()
+        session = serializers.IntegerField(source="execution.session_id", help_text="the session the code was sent for")
+
+    REFUSALS = {DiscountCodeNotFound: 404, DiscountCodeExpired: 410, DiscountCodeUsed: 409}
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            200: OutputSerializer,
+            400: OpenApiResponse(description='a field is missing or invalid: {"order_ref": ["This field may not be blank."]}'),
+            401: OpenApiResponse(description="no valid API key"),
+            403: OpenApiResponse(description="the API key lacks the write scope"),
+            404: OpenApiResponse(description='no such code for this tenant: {"detail": "no such discount code"}'),
+            409: OpenApiResponse(description="the code was already redeemed for another order"),
+            410: OpenApiResponse(description="the code has expired"),
+        },
+        description="Redeem a discount code for an order, once. The session the code was sent for (and every action "
+        "taken about it) counts as recovered. Repeating the call with the same `order_ref` answers 200 with the first "
+        "redemption, unchanged; another `order_ref` answers 409. Needs `write`.",
+    )
+    def post(self, request: Request) -> Response:
+        body = self.InputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            discount = discount_code_redeem(tenant=self.tenant, **body.validated_data)
+        except DiscountRedeemError as exc:
+            return Response({"detail": str(exc)}, status=self.REFUSALS[type(exc)])
+        return Response(self.OutputSerializer(discount).data)

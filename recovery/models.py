@@ -102,6 +102,7 @@ class ActionExecution(models.Model):
         SKIPPED = "skipped", "Skipped"
         FAILED = "failed", "Failed"
         HOLDOUT = "holdout", "Held out (control group)"
+        CANCELLED = "cancelled", "Cancelled (the visitor came back)"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="action_executions")
     session = models.ForeignKey(FormSession, on_delete=models.CASCADE, related_name="action_executions")
@@ -116,6 +117,14 @@ class ActionExecution(models.Model):
     detail = models.JSONField(default=dict, blank=True, help_text="What was sent, or why it was skipped or failed.")
     idempotency_key = models.CharField(max_length=100, unique=True)
     recovered_at = models.DateTimeField(null=True, blank=True, help_text="The session was later submitted.")
+    recovered_by_session = models.ForeignKey(
+        FormSession,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The submitted session that recovered it: this one, or the visitor's later visit.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -138,6 +147,7 @@ class DiscountCode(models.Model):
     amount = models.CharField(max_length=32, help_text='e.g. "10%" or "5.00 EUR"')
     expires_at = models.DateTimeField()
     redeemed_at = models.DateTimeField(null=True, blank=True)
+    order_ref = models.CharField(max_length=128, blank=True, help_text="The tenant's order the code was redeemed for.")
 
     all_tenants = models.Manager()
     objects = TenantManager()

@@ -1,8 +1,12 @@
 """Recovery reads, each scoped to one tenant."""
 
-from django.db.models import QuerySet
+from datetime import timedelta
 
-from formrecap.models import Tenant
+from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone
+
+from classifier.models import Prediction
+from formrecap.models import FormSession, Tenant
 
 from .models import ActionExecution, RecoveryRule, TenantRecoverySettings, UxAlert
 
@@ -40,3 +44,19 @@ def ux_alert_list(*, tenant: Tenant, site_id: int | None = None, is_open: bool |
     if is_open is not None:
         alerts = alerts.filter(resolved_at__isnull=is_open)
     return alerts
+
+
+PLAN_CATCH_UP_DAYS = 7
+
+
+def sessions_unplanned(*, limit: int = 500) -> list[tuple[int, int]]:
+    """(tenant id, session id) of sessions abandoned for good in the last week that have a final prediction and
+    were never planned. A system query across tenants, used only by the periodic catch-up task."""
+    since = timezone.now() - timedelta(days=PLAN_CATCH_UP_DAYS)
+    final = Prediction.all_tenants.filter(session=OuterRef("pk"), final=True)
+    return list(
+        FormSession.all_tenants.filter(status=FormSession.Status.ABANDONED, abandoned_at__gte=since, planned_at__isnull=True)
+        .filter(Exists(final))
+        .order_by("abandoned_at")
+        .values_list("tenant_id", "pk")[:limit]
+    )

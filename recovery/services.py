@@ -1,4 +1,5 @@
-"""Recovery writes: managing rules, deciding once per session what to do about a prediction, outcomes, review."""
+"""Recovery writes: managing rules, deciding once per session what to do about a prediction, outcomes, review,
+redeeming discount codes."""
 
 import hashlib
 import json
@@ -14,7 +15,8 @@ from classifier.labels import CLASSES, CODES
 from classifier.models import Prediction, SessionLabel
 from formrecap.models import FormSession, Site, Tenant
 
-from .models import ActionExecution, RecoveryRule, ReviewItem, TenantRecoverySettings, WebhookSecret
+from .models import ActionExecution, DiscountCode, RecoveryRule, ReviewItem, TenantRecoverySettings, WebhookSecret
+from .notices import SESSION_RECOVERED, SESSION_RETURNED, session_notices_enqueue
 from .selectors import recovery_settings_get
 from .ssrf import validate_webhook_url
 from .stats import COOLDOWN_DECISION
@@ -232,13 +234,21 @@ def _takes_bots(rule: RecoveryRule) -> bool:
     return rule.action not in OUTREACH_ACTIONS or (rule.class_code == BOT and rule.params.get("allow_bots") is True)
 
 
-def recovery_rule_matching(*, tenant: Tenant, site_id: int, class_code: int, confidence: float) -> RecoveryRule | None:
-    """The rule that takes a (site, class, confidence): active, highest priority first, ties to the oldest."""
+def recovery_rule_matching(
+    *, tenant: Tenant, site_id: int, class_code: int, confidence: float, ux_alert: bool = False
+) -> RecoveryRule | None:
+    """The rule that takes a (site, class, confidence): active, highest priority first, ties to the oldest.
+
+    Per-visitor rules and UX alerts are matched apart (``ux_alert``): an alert is an aggregate signal about
+    a field, so it runs beside the action that wins the session, never instead of it.
+    """
+    alerts = Q(action=Action.UX_ALERT)
     candidates = (
         RecoveryRule.objects.for_tenant(tenant)
         .filter(active=True, disabled_at__isnull=True, min_confidence__lte=confidence, max_confidence__gte=confidence)
         .filter(Q(site__isnull=True) | Q(site_id=site_id))
         .filter(Q(class_code__isnull=True) | Q(class_code=class_code))
+        .filter(alerts if ux_alert else ~alerts)
         .order_by("-priority", "id")
     )
     for rule in candidates:
@@ -265,41 +275,73 @@ def _recent_execution_for_visitor(*, tenant: Tenant, rule: RecoveryRule, session
     )
 
 
-def recovery_plan_for_prediction(*, tenant: Tenant, prediction_id: int) -> list[ActionExecution]:
-    """Decide what to do about an abandoned session's prediction, once per session; returns its executions.
+def recovery_plan_session(*, tenant: Tenant, session_id: int) -> list[ActionExecution]:
+    """Plan recovery for a session abandoned for good, from its final prediction (the ``recovery.plan_session``
+    task, and its catch-up). Idempotent: a session is planned once; later calls return its plan."""
+    prediction = (
+        Prediction.objects.for_tenant(tenant).filter(session_id=session_id, final=True).order_by("-updated_at", "-pk").first()
+    )
+    if prediction is None:
+        return []
+    return recovery_plan_for_prediction(tenant=tenant, prediction_id=prediction.pk)
 
-    The highest-priority matching rule wins. Then, in order: a visitor inside the rule's cooldown is skipped
-    (recorded); a deterministic share of the rest is held out as the control group (recorded, no action);
-    the others are scheduled for delivery after the rule's delay. An uncalibrated prediction, or one no rule
-    takes, goes to the tenant's fallback (review queue, or nothing). A session already planned keeps its plan
-    (a redelivery, a reclassification), and a session submitted meanwhile needs nothing.
+
+def recovery_plan_for_prediction(*, tenant: Tenant, prediction_id: int) -> list[ActionExecution]:
+    """Decide what to do about an abandoned session's final prediction, once per session; returns its executions.
+
+    The highest-priority matching per-visitor rule wins, and the best matching UX alert rule runs beside it.
+    Then, for each, in order: a visitor inside the rule's cooldown is skipped (recorded); a deterministic share
+    of the rest is held out as the control group (recorded, no action); the others are scheduled for delivery
+    after the rule's delay. An uncalibrated prediction, or one no per-visitor rule takes, goes to the tenant's
+    fallback (review queue, or nothing). A session already planned keeps its plan (a redelivery, a
+    reclassification); a session submitted meanwhile, not abandoned for good, or whose visitor came back
+    before the plan ran, gets nothing.
     """
-    prediction = Prediction.objects.for_tenant(tenant).filter(pk=prediction_id, session__isnull=False).first()
+    prediction = Prediction.objects.for_tenant(tenant).filter(pk=prediction_id, session__isnull=False, final=True).first()
     if prediction is None:
         return []
     with transaction.atomic():
         # Locks the session: plans of one session serialise; the unique idempotency key is the last word.
         session = FormSession.objects.for_tenant(tenant).select_for_update().get(pk=prediction.session_id)
         planned = list(ActionExecution.objects.for_tenant(tenant).filter(session=session).order_by("pk"))
-        if planned or session.status != FormSession.Status.ABANDONED:
+        if planned or session.status != FormSession.Status.ABANDONED or session.planned_at is not None:
             return planned
-        rule = None
-        if prediction.calibrated:
-            rule = recovery_rule_matching(
-                tenant=tenant, site_id=session.site_id, class_code=prediction.code, confidence=prediction.confidence
-            )
+        now = timezone.now()
+        returned = session.returned_at is not None or _visitor_came_back(session)
+        FormSession.objects.for_tenant(tenant).filter(pk=session.pk).update(
+            planned_at=now, **({"returned_at": session.returned_at or now} if returned else {})
+        )
+        if returned:
+            return []
         try:
             with transaction.atomic():
-                if rule is None:
-                    executions = _plan_fallback(tenant=tenant, session=session, prediction=prediction)
-                else:
-                    executions = [_plan_rule(tenant=tenant, session=session, prediction=prediction, rule=rule)]
+                executions = _plan_session(tenant=tenant, session=session, prediction=prediction)
         except IntegrityError:
             # Another planner got there first (a database without row locks): keep its plan.
             return list(ActionExecution.objects.for_tenant(tenant).filter(session=session).order_by("pk"))
         scheduled = [execution.pk for execution in executions if execution.status == Status.SCHEDULED]
         if scheduled:
             executions_enqueue(scheduled)  # delivered after this transaction commits
+    return executions
+
+
+def _visitor_came_back(session: FormSession) -> bool:
+    """The visitor started another session on the site after this one's last event (another tab, a later visit)."""
+    from formrecap.selectors import visitor_other_sessions
+
+    return visitor_other_sessions(site=session.site, session=session).filter(started_at__gt=session.last_event_at).exists()
+
+
+def _plan_session(*, tenant: Tenant, session: FormSession, prediction: Prediction) -> list[ActionExecution]:
+    match = {"tenant": tenant, "site_id": session.site_id, "class_code": prediction.code, "confidence": prediction.confidence}
+    rule = recovery_rule_matching(**match) if prediction.calibrated else None
+    if rule is None:
+        executions = _plan_fallback(tenant=tenant, session=session, prediction=prediction)
+    else:
+        executions = [_plan_rule(tenant=tenant, session=session, prediction=prediction, rule=rule)]
+    alert_rule = recovery_rule_matching(**match, ux_alert=True) if prediction.calibrated else None
+    if alert_rule is not None:
+        executions.append(_plan_rule(tenant=tenant, session=session, prediction=prediction, rule=alert_rule))
     return executions
 
 
@@ -374,10 +416,35 @@ def _plan_fallback(*, tenant: Tenant, session: FormSession, prediction: Predicti
 # --- outcomes and review -----------------------------------------------------------------------------
 
 
-def executions_mark_recovered(*, tenant: Tenant, session_id: int, at: datetime | None = None) -> int:
-    """The session was submitted after all: every execution of it, treated or held out, is recovered. Returns how many."""
+def executions_mark_recovered(
+    *, tenant: Tenant, session_id: int, at: datetime | None = None, by_session_id: int | None = None
+) -> int:
+    """The session was submitted after all (itself, or the visitor's later session ``by_session_id`` within the
+    attribution window, or its discount was redeemed): every execution of it, treated or held out, cancelled
+    or not, is recovered. Returns how many."""
     executions = ActionExecution.objects.for_tenant(tenant).filter(session_id=session_id, recovered_at__isnull=True)
-    return executions.update(recovered_at=at or timezone.now())
+    recovered = executions.update(recovered_at=at or timezone.now(), recovered_by_session_id=by_session_id or session_id)
+    if recovered:
+        session_notices_enqueue(tenant=tenant, session_id=session_id, event=SESSION_RECOVERED)
+    return recovered
+
+
+def executions_cancel_for_return(*, tenant: Tenant, session_ids: list[int], reason: str) -> int:
+    """The visitor came back: every execution of these sessions not yet started is cancelled, with the reason, and
+    webhook receivers that were told of the abandonment are told of the return. Returns how many were cancelled."""
+    now = timezone.now()
+    cancelled = 0
+    pending = ActionExecution.objects.for_tenant(tenant).filter(session_id__in=session_ids, status=Status.SCHEDULED)
+    for pk, detail in pending.values_list("pk", "detail"):
+        # Conditional on still scheduled: a delivery that claimed it first runs; the cancel then misses it.
+        cancelled += (
+            ActionExecution.objects.for_tenant(tenant)
+            .filter(pk=pk, status=Status.SCHEDULED)
+            .update(status=Status.CANCELLED, finished_at=now, detail={**detail, "cancelled": reason})
+        )
+    for session_id in session_ids:
+        session_notices_enqueue(tenant=tenant, session_id=session_id, event=SESSION_RETURNED)
+    return cancelled
 
 
 def review_item_label(*, review_item: ReviewItem, code: int, labelled_by=None, note: str = "") -> SessionLabel:
@@ -393,3 +460,66 @@ def review_item_label(*, review_item: ReviewItem, code: int, labelled_by=None, n
         review_item.reviewed_at = timezone.now()
         review_item.save(update_fields=["reviewed_at"])
     return label
+
+
+# --- discount redemption -----------------------------------------------------------------------------
+
+
+class DiscountRedeemError(Exception):
+    """Why a discount code cannot be redeemed; the message is meant for the caller."""
+
+
+class DiscountCodeNotFound(DiscountRedeemError):
+    """No such code for this tenant (another tenant's code reads exactly the same)."""
+
+
+class DiscountCodeExpired(DiscountRedeemError):
+    pass
+
+
+class DiscountCodeUsed(DiscountRedeemError):
+    """Redeemed already, for another order."""
+
+
+def _earlier_redemption(discount: DiscountCode, order_ref: str) -> DiscountCode:
+    # The same order again (a retried checkout call) is the same redemption; another order is refused.
+    if discount.order_ref != order_ref:
+        raise DiscountCodeUsed("this discount code was already redeemed for another order")
+    return discount
+
+
+def discount_code_redeem(*, tenant: Tenant, code: str, order_ref: str) -> DiscountCode:
+    """Redeem one of ``tenant``'s discount codes for an order, once; the session it was sent for is recovered.
+
+    Redeeming it again for the same ``order_ref`` returns the first redemption unchanged (idempotent), even after
+    the code expired; another order gets DiscountCodeUsed. An unknown code raises DiscountCodeNotFound, an expired
+    one DiscountCodeExpired.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        # Locks the code: redemptions of one code serialise, so exactly one order gets it.
+        discount = (
+            DiscountCode.objects.for_tenant(tenant)
+            .select_for_update(of=("self",))
+            .select_related("execution")
+            .filter(code=code)
+            .first()
+        )
+        if discount is None:
+            raise DiscountCodeNotFound("no such discount code")
+        if discount.redeemed_at is not None:
+            return _earlier_redemption(discount, order_ref)
+        if discount.expires_at < now:
+            raise DiscountCodeExpired(f"this discount code expired at {discount.expires_at.isoformat()}")
+        # Conditional, as the last word where the database has no row locks (SQLite): the first redemption stands.
+        redeemed = (
+            DiscountCode.objects.for_tenant(tenant)
+            .filter(pk=discount.pk, redeemed_at__isnull=True)
+            .update(redeemed_at=now, order_ref=order_ref)
+        )
+        if not redeemed:
+            discount.refresh_from_db(fields=["redeemed_at", "order_ref"])
+            return _earlier_redemption(discount, order_ref)
+        discount.redeemed_at, discount.order_ref = now, order_ref
+        executions_mark_recovered(tenant=tenant, session_id=discount.execution.session_id, at=now)
+    return discount

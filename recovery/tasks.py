@@ -32,6 +32,40 @@ def execute_action_task(self, execution_id: int) -> str:
     return outcome.status
 
 
+@shared_task(name="recovery.plan_session", acks_late=True, reject_on_worker_lost=True)
+def plan_session_task(tenant_id: int, session_id: int) -> int:
+    """Plan recovery for a session abandoned for good (enqueued once its final prediction commits); returns how
+    many executions it has. Idempotent: a session is planned once."""
+    from formrecap.models import Tenant
+
+    from .services import recovery_plan_session
+
+    return len(recovery_plan_session(tenant=Tenant.objects.get(pk=tenant_id), session_id=session_id))
+
+
+@shared_task(name="recovery.plan_unplanned", acks_late=True, reject_on_worker_lost=True)
+def plan_unplanned_task() -> int:
+    """Periodic (beat): plan the final abandonments that have a final prediction and no plan (a lost message, a
+    broker outage). Returns how many were enqueued."""
+    from .selectors import sessions_unplanned
+
+    pending = sessions_unplanned()
+    for tenant_id, session_id in pending:
+        plan_session_task.delay(tenant_id, session_id)
+    return len(pending)
+
+
+@shared_task(bind=True, name="recovery.send_notice", acks_late=True, reject_on_worker_lost=True, max_retries=5)
+def send_notice_task(self, execution_id: int, event: str) -> str:
+    """Tell a webhook receiver that was sent an abandonment that its visitor came back or was recovered."""
+    from .notices import session_notice_send
+
+    outcome = session_notice_send(execution_id=execution_id, event=event)
+    if outcome.retryable and not self.request.is_eager and self.request.retries < self.max_retries:
+        raise self.retry(countdown=min(600, 30 * 2**self.request.retries))
+    return outcome.status
+
+
 @shared_task(name="recovery.dispatch_due", acks_late=True, reject_on_worker_lost=True)
 def dispatch_due_task() -> int:
     """Periodic (beat): send the actions that come due, and those whose message was lost. Returns how many."""

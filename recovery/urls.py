@@ -12,4 +12,5 @@ urlpatterns = [
     path("actions/<int:action_id>/", api.ActionDetailApi.as_view(), name="recovery-action-detail"),
     path("stats/", api.StatsApi.as_view(), name="recovery-stats"),
     path("alerts/", api.AlertListApi.as_view(), name="recovery-alert-list"),
+    path("discounts/redeem/", api.DiscountRedeemApi.as_view(), name="recovery-discount-redeem"),
 ]

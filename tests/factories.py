@@ -50,6 +50,9 @@ class SiteFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Site {n}")
     allowed_origins = factory.LazyFunction(lambda: ["https://shop.example.com"])
     site_key = factory.LazyFunction(new_site_key)
+    # Most tests are about what follows a final abandonment: an exit is final at once. Tests of the outreach
+    # delay (tests/formrecap/test_lifecycle.py, the browser tests) set the production default.
+    outreach_delay_seconds = 0
 
 
 class FormSessionFactory(factory.django.DjangoModelFactory):

@@ -9,21 +9,25 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
-EVENT_TYPES = ("focus", "blur", "input", "scroll", "exit", "submit")
+# hide/show: the tab went out of sight and came back (not an exit: the page is still there).
+EVENT_TYPES = ("focus", "blur", "input", "scroll", "exit", "submit", "hide", "show")
 FIELD_EVENTS = ("focus", "blur", "input")
 MAX_TS_MS = 7 * 24 * 3600 * 1000  # a week: beyond it the number is not a session timestamp
 MAX_VISITOR_REF = 256
 FORM_ID_RE = re.compile(r"^[A-Za-z0-9_\-:.]{1,128}$")
 SITE_KEY_RE = re.compile(r"^pk_[A-Za-z0-9_-]{1,61}$")
+ANONYMOUS_ID_RE = re.compile(r"^[A-Za-z0-9-]{8,64}$")
+# Snippet copies cached before a fix send "validation": null for a failure they could not name.
+UNNAMED_REASON = "invalid"
 FIELD_RE = re.compile(r"^[a-z0-9_]{1,64}$")
 REASON_RE = re.compile(r"^[a-z0-9_]{1,64}$")
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
-TOP_LEVEL_KEYS = {"site_key", "session_id", "seq", "form", "events", "sent_at", "visitor"}
-REQUIRED_TOP_LEVEL = TOP_LEVEL_KEYS - {"visitor"}
+TOP_LEVEL_KEYS = {"site_key", "session_id", "seq", "form", "events", "sent_at", "visitor", "anonymous_id"}
+REQUIRED_TOP_LEVEL = TOP_LEVEL_KEYS - {"visitor", "anonymous_id"}
 EVENT_KEYS = {
     "focus": {"type", "field", "ts"},
     "blur": {"type", "field", "ts", "validation"},
@@ -31,6 +35,8 @@ EVENT_KEYS = {
     "scroll": {"type", "field", "ts", "duration_ms"},
     "exit": {"type", "field", "ts"},
     "submit": {"type", "field", "ts"},
+    "hide": {"type", "field", "ts"},
+    "show": {"type", "field", "ts"},
 }
 
 
@@ -48,10 +54,15 @@ class Batch:
     events: list[dict]
     sent_at: int
     visitor: str | None
+    anonymous_id: str | None = None  # the snippet's random first-party id for this browser and site
 
     @property
     def last_ts(self) -> int:
         return self.events[-1]["ts"] if self.events else 0
+
+    @cached_property
+    def kinds(self) -> frozenset[str]:
+        return frozenset(event["type"] for event in self.events)
 
 
 def normalise_field_name(raw: str) -> str:
@@ -91,7 +102,12 @@ def parse_batch(data: object, *, max_events: int) -> Batch:
     visitor = None
     if data.get("visitor") is not None:
         visitor = _string(data["visitor"], "visitor", max_len=MAX_VISITOR_REF)
-    return Batch(site_key, session_id, seq, form_id, path, events, sent_at, visitor)
+    anonymous_id = None
+    if data.get("anonymous_id") is not None:
+        anonymous_id = _string(data["anonymous_id"], "anonymous_id", max_len=64)
+        if not ANONYMOUS_ID_RE.match(anonymous_id):
+            raise SchemaError("anonymous_id: 8-64 letters, digits and - (the snippet sends a UUID)")
+    return Batch(site_key, session_id, seq, form_id, path, events, sent_at, visitor, anonymous_id)
 
 
 def parse_events(value: object, *, max_events: int) -> list[dict]:
@@ -151,11 +167,14 @@ def _event(raw: object) -> dict:
         if field is None:
             raise SchemaError(f".field: required for {kind} events")
         event["field"] = _field_name(field, ".field")
-    if kind == "blur" and raw.get("validation") is not None:
-        reason = _string(raw["validation"], ".validation", max_len=64)
-        if not REASON_RE.match(reason):
-            raise SchemaError(f".validation: must be snake_case [a-z0-9_], got {reason[:64]!r}")
-        event["validation"] = reason
+    if kind == "blur" and "validation" in raw:
+        if raw["validation"] is None:
+            event["validation"] = UNNAMED_REASON  # a failure all the same: refusing it would lose the session
+        else:
+            reason = _string(raw["validation"], ".validation", max_len=64)
+            if not REASON_RE.match(reason):
+                raise SchemaError(f".validation: must be snake_case [a-z0-9_], got {reason[:64]!r}")
+            event["validation"] = reason
     if kind == "scroll":
         if "duration_ms" not in raw:
             raise SchemaError(".duration_ms: required for scroll events")

@@ -5,13 +5,14 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
-from classifier.services import sessions_abandoned
-from recovery.services import executions_mark_recovered
+from classifier.services import sessions_abandoned, sessions_left_provisionally
+from recovery.services import executions_cancel_for_return, executions_mark_recovered
 
 from ..models import FormSession, Site, TraceChunk
+from ..selectors import visitor_other_sessions
 from .schema import Batch
 
 
@@ -89,60 +90,132 @@ def _check_session_limits(session: FormSession, batch: Batch) -> None:
 
 
 def _apply_batch(site: Site, session: FormSession, batch: Batch) -> None:
+    """Counters, visitor ids and the lifecycle (see :func:`_lifecycle_change`) of one stored batch."""
     update = {"batch_count": F("batch_count") + 1, "event_count": F("event_count") + len(batch.events)}
     # Capped at now: a skewed sent_at must not push a session's inactivity out into the future.
     last_event_at = min(session.started_at + timedelta(milliseconds=batch.last_ts), timezone.now())
-    if last_event_at > session.last_event_at:
+    extends = bool(batch.events) and last_event_at > session.last_event_at
+    if extends:
         update["last_event_at"] = last_event_at
     if batch.visitor:
         update["visitor_ref"] = batch.visitor
-
-    # A submit anywhere in the batch means the form was sent (a submit followed by the page's exit
-    # is the common case); an exit only abandons a session that has not been submitted.
-    kinds = {event["type"] for event in batch.events}
+    if batch.anonymous_id and not session.anonymous_id:
+        update["anonymous_id"] = batch.anonymous_id
     now = timezone.now()
-    if "submit" in kinds and session.status != FormSession.Status.SUBMITTED:
-        # A visitor who came back after abandoning and submitted: submitted, abandoned_at kept as history.
-        update.update(status=FormSession.Status.SUBMITTED, submitted_at=now)
-    elif "exit" in kinds and session.status == FormSession.Status.IN_PROGRESS:
-        update.update(status=FormSession.Status.ABANDONED, abandoned_at=now)
+    previous_status = session.status
+    change, returned = _lifecycle_change(site, session, batch, extends=extends, now=now)
+    update.update(change)
 
     FormSession.objects.for_tenant(site.tenant).filter(pk=session.pk).update(**update)
     session.refresh_from_db()
-    if update.get("status") == FormSession.Status.SUBMITTED:
+    tenant = site.tenant
+    if session.status == FormSession.Status.SUBMITTED and previous_status != FormSession.Status.SUBMITTED:
         # The visitor came back: whatever recovery did (or held back) for this session counts as recovered.
-        executions_mark_recovered(tenant=site.tenant, session_id=session.pk, at=now)
-    # Newly abandoned, or an abandoned visitor who came back and left again: (re)classify after commit.
-    if session.status == FormSession.Status.ABANDONED and "exit" in kinds:
+        executions_mark_recovered(tenant=tenant, session_id=session.pk, at=now)
+        visitor_sessions_recovered(site=site, session=session, at=now)
+    elif returned and previous_status == FormSession.Status.ABANDONED:
+        executions_cancel_for_return(tenant=tenant, session_ids=[session.pk], reason="the visitor came back to this page")
+    if session.batch_count == 1 and (batch.anonymous_id or batch.visitor):
+        _visitor_returned(site=site, session=session, at=now)
+    if session.status == FormSession.Status.ABANDONED and (previous_status != FormSession.Status.ABANDONED or returned):
+        # Newly abandoned for good, or back and gone again: (re)classify after commit.
         sessions_abandoned(sessions=[(session.tenant_id, session.pk)])
+    elif session.status == FormSession.Status.EXITED or (session.hidden_at and "hide" in batch.kinds):
+        # Shown at once (admin, the live demo); recovery waits for the final abandonment.
+        sessions_left_provisionally(sessions=[(session.tenant_id, session.pk)])
+
+
+def _lifecycle_change(site: Site, session: FormSession, batch: Batch, *, extends: bool, now: datetime) -> tuple[dict, bool]:
+    """The status fields a batch changes, and whether it shows a visitor back on a page they had left.
+
+    A submit anywhere in the batch means the form was sent (a submit followed by the page's exit is the
+    common case), whatever happened before: a visitor who came back after abandoning, abandoned_at kept as
+    history. Otherwise only a batch that extends the session's timeline moves it (a late retry of older
+    events changes nothing), by its last event: ``exit`` (the page is gone) starts the site's outreach
+    delay, or abandons for good when that is 0; ``hide`` notes the hidden tab; anything else is the
+    visitor active again (a tab shown, a page restored from the back-forward cache).
+    """
+    Status = FormSession.Status
+    if session.status == Status.SUBMITTED:
+        return {}, False
+    if "submit" in batch.kinds:
+        return {"status": Status.SUBMITTED, "submitted_at": now, "hidden_at": None}, False
+    if not extends:
+        return {}, False
+    returned = session.status in (Status.EXITED, Status.ABANDONED) and bool(batch.kinds - {"hide", "scroll", "exit"})
+    change: dict = {"returned_at": now} if returned else {}
+    last = batch.events[-1]["type"]
+    if last == "exit":
+        if site.outreach_delay_seconds == 0:
+            change.update(status=Status.ABANDONED, abandoned_at=now, exited_at=now, hidden_at=None)
+        else:
+            change.update(status=Status.EXITED, exited_at=now, hidden_at=None)
+        return change, returned
+    change["hidden_at"] = now if last == "hide" else None
+    if returned:
+        change["status"] = Status.IN_PROGRESS
+    return change, returned
+
+
+def visitor_sessions_recovered(*, site: Site, session: FormSession, at: datetime) -> None:
+    """A submit: the same visitor's earlier sessions left within the attribution window are recovered."""
+    since = at - timedelta(seconds=site.attribution_window_seconds)
+    left = (
+        visitor_other_sessions(site=site, session=session)
+        .filter(status__in=[FormSession.Status.ABANDONED, FormSession.Status.EXITED], started_at__gte=since)
+        .filter(recovered_at__isnull=True, started_at__lt=session.started_at)
+    )
+    ids = list(left.values_list("pk", flat=True))
+    if not ids:
+        return
+    FormSession.objects.for_tenant(site.tenant).filter(pk__in=ids).update(recovered_at=at)
+    FormSession.objects.for_tenant(site.tenant).filter(pk__in=ids, returned_at__isnull=True).update(returned_at=at)
+    for session_id in ids:
+        executions_mark_recovered(tenant=site.tenant, session_id=session_id, at=at, by_session_id=session.pk)
+
+
+def _visitor_returned(*, site: Site, session: FormSession, at: datetime) -> None:
+    """A new session of a known visitor: the sessions they left here earlier get nothing more (cancelled)."""
+    since = at - timedelta(seconds=site.attribution_window_seconds)
+    left = visitor_other_sessions(site=site, session=session).filter(
+        status__in=[FormSession.Status.ABANDONED, FormSession.Status.EXITED], started_at__gte=since, returned_at__isnull=True
+    )
+    ids = list(left.values_list("pk", flat=True))
+    if not ids:
+        return
+    FormSession.objects.for_tenant(site.tenant).filter(pk__in=ids).update(returned_at=at)
+    executions_cancel_for_return(
+        tenant=site.tenant, session_ids=ids, reason=f"the visitor came back (session {session.session_uuid})"
+    )
 
 
 def sweep_inactive_sessions(*, now: datetime | None = None) -> int:
-    """Mark abandoned every in-progress session idle for longer than its site's timeout. Returns how many."""
+    """Abandon for good every session whose page is gone for longer than its site's outreach delay, and
+    every in-progress one (idle, or its tab hidden) with no events for longer than its site's inactivity
+    timeout. Returns how many."""
     now = now or timezone.now()
     abandoned = 0
-    timeouts = Site.all_tenants.values_list("abandonment_timeout_seconds", flat=True).distinct()
-    for timeout in timeouts:
-        abandoned += _sweep_timeout(timeout=timeout, now=now)
+    for delay in Site.all_tenants.values_list("outreach_delay_seconds", flat=True).distinct():
+        exited = Q(status=FormSession.Status.EXITED, site__outreach_delay_seconds=delay)
+        abandoned += _sweep(exited & Q(exited_at__lt=now - timedelta(seconds=delay)), now=now)
+    for timeout in Site.all_tenants.values_list("abandonment_timeout_seconds", flat=True).distinct():
+        idle = Q(status=FormSession.Status.IN_PROGRESS, site__abandonment_timeout_seconds=timeout)
+        abandoned += _sweep(idle & Q(last_event_at__lt=now - timedelta(seconds=timeout)), now=now)
     return abandoned
 
 
 SWEEP_CHUNK = 1000
 
 
-def _sweep_timeout(*, timeout: int, now: datetime) -> int:
-    """Abandon, in chunks of SWEEP_CHUNK per transaction, the stale sessions of sites with this timeout."""
+def _sweep(stale_filter: Q, *, now: datetime) -> int:
+    """Abandon, in chunks of SWEEP_CHUNK per transaction, the sessions ``stale_filter`` selects."""
     abandoned = 0
     while True:
         with transaction.atomic():
             # Locked rows are being ingested right now: skip them, the next sweep sees their new state.
             stale = list(
                 FormSession.all_tenants.select_for_update(skip_locked=True, of=("self",))
-                .filter(
-                    status=FormSession.Status.IN_PROGRESS,
-                    site__abandonment_timeout_seconds=timeout,
-                    last_event_at__lt=now - timedelta(seconds=timeout),
-                )
+                .filter(stale_filter)
                 .values_list("tenant_id", "pk")[:SWEEP_CHUNK]
             )
             FormSession.all_tenants.filter(pk__in=[pk for _, pk in stale]).update(

@@ -42,6 +42,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "classifier.classify_unclassified",
         "schedule": env.int("FORMRECAP_CLASSIFY_CATCH_UP_SECONDS", default=300),
     },
+    "plan-unplanned-abandonments": {
+        "task": "recovery.plan_unplanned",
+        "schedule": env.int("FORMRECAP_PLAN_CATCH_UP_SECONDS", default=300),
+    },
     "retrain-lora-adapter": {
         "task": "training.retrain_if_needed",
         # Daily, at a quiet hour (UTC): a run only starts when enough new operator labels exist.

@@ -13,9 +13,9 @@ from django.utils import timezone
 from ..models import ActionExecution, DiscountCode
 from .base import FAILED, HandlerResult, rule_params, skipped
 from .email import email_context, email_send_once, outreach_skip_reason, render_email
-from .webhook import abandonment_payload, webhook_send
+from .webhook import abandonment_data, abandonment_timestamp, event_payload, webhook_send
 
-EVENT_DISCOUNT = "formrecap.discount"
+EVENT_DISCOUNT = "discount.issued"
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: codes are read and typed by people
 CODE_LENGTH = 12  # 32^12 ≈ 1.2e18 codes
 DEFAULT_VALID_DAYS = 14
@@ -68,7 +68,13 @@ def handle_discount(execution: ActionExecution) -> HandlerResult:
     code = discount_code_for_execution(execution=execution, amount=amount, valid_days=valid_days)
     discount = {"code": code.code, "amount": code.amount, "expires_at": code.expires_at.isoformat()}
     if via == "webhook":
-        result = webhook_send(execution, {**abandonment_payload(execution, event=EVENT_DISCOUNT), "discount": discount})
+        # The abandonment it answers, with the code; timestamped like it, so every attempt sends the same bytes.
+        payload = event_payload(
+            type=EVENT_DISCOUNT,
+            timestamp=abandonment_timestamp(execution),
+            data={**abandonment_data(execution), "discount": discount},
+        )
+        result = webhook_send(execution, payload)
     else:
         subject, body = render_email("discount", {**email_context(execution), "discount": code})
         result = email_send_once(execution, subject=subject, body=body)

@@ -21,9 +21,9 @@ from formrecap.models import FormSession, TraceChunk
 from ..models import ActionExecution, UxAlert
 from ..selectors import recovery_settings_get
 from .base import FAILED, SKIPPED, SUCCEEDED, HandlerResult, execution_note, rule_params, skipped
-from .webhook import webhook_send
+from .webhook import event_payload, webhook_send
 
-EVENT_UX_ALERT = "formrecap.ux_alert"
+EVENT_UX_ALERT = "ux_alert.opened"
 VALIDATION_ERROR = CODES["validation_error"]
 DEFAULT_WINDOW_DAYS = 7
 MAX_SESSIONS_READ = 5000  # newest first: enough to measure a rate, bounded for very busy sites
@@ -143,12 +143,15 @@ def handle_ux_alert(execution: ActionExecution) -> HandlerResult:
         return HandlerResult(
             SUCCEEDED if crossed else SKIPPED, detail if crossed else {**detail, "reason": "below the alert threshold"}
         )
-    payload = {
-        "type": EVENT_UX_ALERT,
-        "alert": {"id": alert.pk, "site": alert.site_id, "field": field, **figures},
-        "idempotency_key": execution.idempotency_key,
-        "rule": execution.rule_id,
-    }
+    payload = event_payload(
+        type=EVENT_UX_ALERT,
+        timestamp=alert.created_at,  # when it opened: the same for every attempt
+        data={
+            "alert": {"id": alert.pk, "site": alert.site_id, "field": field, **figures},
+            "idempotency_key": execution.idempotency_key,
+            "rule": execution.rule_id,
+        },
+    )
     sent = webhook_send(execution, payload)
     if sent.status == FAILED:
         return HandlerResult(FAILED, {**detail, **sent.detail}, sent.retryable, sent.endpoint_delivered)

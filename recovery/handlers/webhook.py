@@ -1,8 +1,12 @@
 """``webhook``: the abandonment, signed (Standard Webhooks), POSTed to the rule's endpoint.
 
-Every attempt of an execution carries the same ``webhook-id`` (its idempotency key), so a receiver that
-dedupes on it acts once however often the request arrives (a retry, a redelivery after a lost worker).
+Bodies have the Standard Webhooks shape ``{"type": "session.abandoned", "timestamp": "…", "data": {…}}``
+(built by :func:`event_payload`). Every attempt of an execution carries the same ``webhook-id`` (its
+idempotency key) and the same bytes, so a receiver that dedupes on it acts once however often the request
+arrives (a retry, a redelivery after a lost worker).
 """
+
+from datetime import UTC, datetime
 
 from classifier.labels import CLASSES
 
@@ -10,7 +14,7 @@ from ..models import ActionExecution
 from ..webhooks import active_secrets, deliver
 from .base import FAILED, SUCCEEDED, HandlerResult, skipped
 
-EVENT_ABANDONMENT = "formrecap.abandonment"
+EVENT_ABANDONMENT = "session.abandoned"
 # The typical action per class (DESIGN.md), for receivers that route on it.
 SUGGESTED_ACTIONS = {
     1: "alert the site about the failing field or rule; a 'need help?' email",
@@ -22,11 +26,22 @@ SUGGESTED_ACTIONS = {
 }
 
 
-def abandonment_payload(execution: ActionExecution, *, event: str = EVENT_ABANDONMENT) -> dict:
-    """The JSON body: the same bytes for every attempt of the execution (no send time in it)."""
+def event_payload(*, type: str, timestamp: datetime, data: dict) -> dict:
+    """A Standard Webhooks body: the event ``type`` (``"session.abandoned"``…), when the event happened (ISO 8601,
+    UTC) and its ``data``. ``timestamp`` is the event's own time, never the send time, so a retry sends the same bytes.
+    """
+    return {"type": type, "timestamp": timestamp.astimezone(UTC).isoformat(), "data": data}
+
+
+def abandonment_timestamp(execution: ActionExecution) -> datetime:
+    """When the session was abandoned (or, for a session with no such time, when the action was decided)."""
+    return execution.session.abandoned_at or execution.created_at
+
+
+def abandonment_data(execution: ActionExecution) -> dict:
+    """The ``data`` of an abandonment event: the session, its class and the prediction behind it."""
     session, prediction = execution.session, execution.prediction
     return {
-        "type": event,
         "session": {
             "id": session.pk,
             "uuid": str(session.session_uuid),
@@ -44,6 +59,11 @@ def abandonment_payload(execution: ActionExecution, *, event: str = EVENT_ABANDO
         "idempotency_key": execution.idempotency_key,
         "rule": execution.rule_id,
     }
+
+
+def abandonment_payload(execution: ActionExecution, *, event: str = EVENT_ABANDONMENT) -> dict:
+    """The JSON body of an abandonment event: the same bytes for every attempt of the execution."""
+    return event_payload(type=event, timestamp=abandonment_timestamp(execution), data=abandonment_data(execution))
 
 
 def webhook_send(execution: ActionExecution, payload: dict) -> HandlerResult:

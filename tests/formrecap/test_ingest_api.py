@@ -109,11 +109,13 @@ def test_return_after_abandonment_that_submits_is_submitted_with_history(post, m
     assert session.chunks.count() == 2
 
 
-def test_events_after_abandonment_without_submit_stay_abandoned(post, make_batch, site):
+def test_activity_after_abandonment_is_a_return_to_the_page(post, make_batch, site):
+    # The page restored from the back-forward cache, or a swept visitor typing again: not abandoned any more.
     session_id = str(uuid.uuid4())
     post(make_batch(session_id=session_id, seq=0, events=events_ending_in("exit")))
     post(make_batch(session_id=session_id, seq=1, events=[{"type": "focus", "field": "email", "ts": 5000}], sent_at=5000))
-    assert FormSession.objects.for_tenant(site.tenant).get().status == "abandoned"
+    session = FormSession.objects.for_tenant(site.tenant).get()
+    assert session.status == "in_progress" and session.returned_at is not None and session.abandoned_at is not None
 
 
 def test_exit_after_submit_keeps_submitted(post, make_batch, site):

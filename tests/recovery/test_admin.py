@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from classifier.models import SessionLabel
-from formrecap.models import Membership
+from formrecap.models import FormSession, Membership
 from recovery.models import ActionExecution, DiscountCode, RecoveryRule, ReviewItem, TenantRecoverySettings, UxAlert
 from recovery.webhooks import active_secrets
 from tests.classifier.helpers import recorded_session
@@ -285,6 +285,53 @@ def test_an_editor_records_the_human_label(client, owner, acme):
     # A second verdict updates the label (one per session).
     client.post(url("reviewitem", "change", item.pk), {"label": 4, "note": ""})
     assert SessionLabel.all_tenants.get(session=item.session).code == 4
+
+
+def label_select(page: str) -> str:
+    return re.search(r'<select name="label".*?</select>', page, re.S).group(0)
+
+
+def test_the_review_form_preselects_no_label_but_shows_the_models_guess(client, owner, acme):
+    item = acme["reviewitem"]  # predicted 2 (distraction), uncalibrated
+    client.force_login(owner)
+    page = html(client.get(url("reviewitem", "change", item.pk)))
+
+    select = label_select(page)
+    assert re.search(r'<option value="" selected>—</option>', select)
+    assert select.count("selected") == 1  # the empty choice only, not the model's guess
+    guess = re.search(r"Model&#x27;s guess:</label>\s*<div class=\"readonly\">(.*?)</div>", page)
+    assert guess and guess.group(1) == "2 distraction (0.90, uncalibrated)"  # shown as text, not as a choice
+
+
+def test_the_review_form_needs_a_label_to_save(client, owner, acme):
+    item = acme["reviewitem"]
+    client.force_login(owner)
+    response = client.post(url("reviewitem", "change", item.pk), {"label": "", "note": "not sure"})
+    assert response.status_code == 200 and "This field is required." in html(response)
+    assert not SessionLabel.all_tenants.exists()
+    item.refresh_from_db()
+    assert item.reviewed_at is None
+
+
+def test_the_review_form_shows_an_earlier_verdict(client, owner, acme):
+    item = acme["reviewitem"]
+    client.force_login(owner)
+    client.post(url("reviewitem", "change", item.pk), {"label": 4, "note": "tab closed"})
+    page = html(client.get(url("reviewitem", "change", item.pk)))
+    select = label_select(page)
+    assert re.search(r'<option value="4" selected>', select) and select.count("selected") == 1
+    assert "tab closed" in page
+
+
+def test_a_session_submitted_after_all_leaves_the_review_queue(client, owner, acme):
+    item = acme["reviewitem"]
+    waiting = recorded_session(acme["site"], form_id="acme-waiting")
+    plan(prediction_for(waiting, 2, 0.9, calibrated=False))
+    FormSession.all_tenants.filter(pk=item.session_id).update(status=FormSession.Status.SUBMITTED)
+    client.force_login(owner)
+
+    assert [i.session_id for i in client.get(url("reviewitem", "changelist")).context["cl"].result_list] == [waiting.pk]
+    assert client.get(url("reviewitem", "change", item.pk)).status_code == 302  # no longer in the queue
 
 
 def test_the_review_list_puts_waiting_items_first(client, owner, acme):

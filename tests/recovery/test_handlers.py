@@ -1,7 +1,7 @@
 """Each action handler on its own, against real rows, the Django mail backend and a real local webhook receiver."""
 
 import socket
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core import mail
@@ -13,7 +13,7 @@ from recovery.handlers import HANDLERS, HandlerResult
 from recovery.handlers.base import execution_note
 from recovery.handlers.discount import discount_code_for_execution
 from recovery.handlers.email import NO_ADDRESS
-from recovery.handlers.webhook import SUGGESTED_ACTIONS
+from recovery.handlers.webhook import SUGGESTED_ACTIONS, event_payload
 from recovery.models import DiscountCode, RecoveryRule, ReviewItem, TenantRecoverySettings, UxAlert
 from tests.recovery.actions import EXPLANATION, Receiver, abandoned_session, receiving, rule_for, scheduled_execution
 
@@ -162,25 +162,53 @@ def test_webhook_posts_the_signed_abandonment_with_the_idempotency_key_as_webhoo
     assert request.verified is True  # checked by the standardwebhooks library
     assert request.webhook_id == execution.idempotency_key == f"{session.pk}:{rule.pk}"
     assert request.payload == {
-        "type": "formrecap.abandonment",
-        "session": {
-            "id": session.pk,
-            "uuid": str(session.session_uuid),
-            "site": site.pk,
-            "form_id": "signup",
-            "path": "/signup",
-            "visitor_ref": "customer-1842",
+        "type": "session.abandoned",
+        "timestamp": session.abandoned_at.astimezone(UTC).isoformat(),
+        "data": {
+            "session": {
+                "id": session.pk,
+                "uuid": str(session.session_uuid),
+                "site": site.pk,
+                "form_id": "signup",
+                "path": "/signup",
+                "visitor_ref": "customer-1842",
+            },
+            "class": "comparison_shopping",
+            "code": 3,
+            "probabilities": execution.prediction.probabilities,
+            "confidence": 0.9,
+            "explanation": EXPLANATION,
+            "suggested_action": SUGGESTED_ACTIONS[3],
+            "idempotency_key": execution.idempotency_key,
+            "rule": rule.pk,
         },
-        "class": "comparison_shopping",
-        "code": 3,
-        "probabilities": execution.prediction.probabilities,
-        "confidence": 0.9,
-        "explanation": EXPLANATION,
-        "suggested_action": SUGGESTED_ACTIONS[3],
-        "idempotency_key": execution.idempotency_key,
-        "rule": rule.pk,
     }
     assert result.detail == {"url": receiver.url, "webhook_id": execution.idempotency_key, "status_code": 200}
+
+
+def test_event_payload_has_the_standard_webhooks_shape():
+    at = datetime(2025, 3, 1, 12, 30, 5, 120000, tzinfo=timezone.get_fixed_timezone(60))
+    assert event_payload(type="session.returned", timestamp=at, data={"session": {"id": 7}}) == {
+        "type": "session.returned",
+        "timestamp": "2025-03-01T11:30:05.120000+00:00",
+        "data": {"session": {"id": 7}},
+    }
+
+
+def test_webhook_timestamp_is_fixed_across_attempts_and_falls_back_to_the_decision_time(site, receiver_for):
+    rule, secret = rule_for(site, "webhook", with_secret=True)
+    receiver = receiver_for(secret, statuses=[503])
+    rule.params = {"url": receiver.url}
+    rule.save()
+    execution = claimed(abandoned_session(site, abandoned_at=None), rule)
+
+    first = HANDLERS["webhook"](execution)
+    second = HANDLERS["webhook"](execution)  # another attempt of the same execution
+
+    assert (first.status, second.status) == ("failed", "succeeded")
+    one, two = receiver.requests
+    assert one.payload == two.payload and one.webhook_id == two.webhook_id
+    assert one.payload["timestamp"] == execution.created_at.astimezone(UTC).isoformat()
 
 
 @pytest.mark.parametrize(("status", "retryable"), [(503, True), (500, True), (429, True), (400, False), (410, False)])
@@ -264,8 +292,11 @@ def test_discount_by_webhook_sends_the_code_in_the_signed_payload(site, receiver
     assert result.status == "succeeded" and result.endpoint_delivered is True
     [request] = receiver.requests
     code = DiscountCode.all_tenants.get(execution=execution)
-    assert request.verified and request.payload["type"] == "formrecap.discount"
-    assert request.payload["discount"] == {"code": code.code, "amount": "15%", "expires_at": code.expires_at.isoformat()}
+    assert request.verified and request.payload["type"] == "discount.issued"
+    assert request.payload["timestamp"] == execution.session.abandoned_at.astimezone(UTC).isoformat()
+    data = request.payload["data"]
+    assert data["discount"] == {"code": code.code, "amount": "15%", "expires_at": code.expires_at.isoformat()}
+    assert data["session"]["id"] == execution.session_id and data["idempotency_key"] == execution.idempotency_key
     assert mail.outbox == []
 
 
@@ -377,8 +408,10 @@ def test_ux_alert_is_sent_to_the_rules_url_when_it_opens(site, alert_settings, r
     [request] = receiver.requests  # only the execution that opened the alert sends it
     alert = UxAlert.all_tenants.get()
     assert request.verified and request.webhook_id == execution.idempotency_key
-    assert request.payload["type"] == "formrecap.ux_alert"
-    assert request.payload["alert"] == {
+    assert request.payload["type"] == "ux_alert.opened"
+    assert request.payload["timestamp"] == alert.created_at.astimezone(UTC).isoformat()
+    assert request.payload["data"]["rule"] == rule.pk
+    assert request.payload["data"]["alert"] == {
         "id": alert.pk,
         "site": site.pk,
         "field": "card_number",

@@ -205,7 +205,7 @@ def test_a_worker_killed_inside_a_slow_delivery_is_replaced_and_nothing_happens_
     per_pair = ActionExecution.all_tenants.filter(rule=rule).values("session", "rule").annotate(n=Count("id"))
     assert {row["n"] for row in per_pair} == {1}
     # Counted from the payloads the receiver acted on, so a re-send under a new id would show up here.
-    acted_on = Counter((payload["session"]["id"], payload["rule"]) for payload in receiver.accepted.values())
+    acted_on = Counter((payload["data"]["session"]["id"], payload["data"]["rule"]) for payload in receiver.accepted.values())
     duplicate_effects = sum(n - 1 for n in acted_on.values())
     assert duplicate_effects == 0 and len(acted_on) == len(executions)
     print(

@@ -10,12 +10,14 @@
   let END;
   try { END = attr(S, "data-endpoint") || new URL(S.src).origin + "/api/v1/ingest/"; } catch (e) { return; }
   if (!KEY) return;
-  const FLUSH_MS = +attr(S, "data-flush-ms") || 5000, IDLE = 2000, OPT = "formrecap_optout_" + KEY;
+  const FLUSH_MS = +attr(S, "data-flush-ms") || 5000, IDLE = 2000, OPT = "formrecap_optout_" + KEY, VID = "formrecap_vid_" + KEY;
+  // Chromium fires pagehide 20-400 ms after the blur of a link click (bench/leave_blur.py); slow servers take longer
+  const LEAVE_MS = 1500, SETTLE_MS = 10000;
   const IGNORE = "[data-formrecap-ignore]", REGION = "data-formrecap-field";
   const now = () => performance.now();
   const ls = (f) => { try { return f(localStorage); } catch (e) {} };
   const blocked = S.hasAttribute("data-respect-privacy") && (N.globalPrivacyControl || N.doNotTrack === "1");
-  let optedOut = !!ls((l) => l.getItem(OPT)), visitor;
+  let optedOut = !!ls((l) => l.getItem(OPT)), visitor, anon;
   const off = () => blocked || optedOut;
   const guard = (f) => (e) => { try { return f(e); } catch (x) {} }; // never throw into the page
 
@@ -29,17 +31,20 @@
 
   const uuid = () => crypto.randomUUID ? crypto.randomUUID() // secure contexts only
     : "10000000-1000-4000-8000-100000000000".replace(/[018]/g, (c) => (c ^ (crypto.getRandomValues(new Uint8Array(1))[0] & (15 >> (c / 4)))).toString(16));
+  // a random first-party id per site key, only while recording is allowed
+  const anonId = () => off() ? undefined : anon || (anon = ls((l) => l.getItem(VID) || (l.setItem(VID, uuid()), l.getItem(VID))));
 
   const norm = (s) => (s || "").replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase()
     .replace(/[^a-z0-9]+/g, "_").replace(/^_/, "").slice(0, 64).replace(/_$/, "");
 
+  let lastS;
   const session = (form) => {
     let s = sessions.get(form);
-    if (!s) sessions.set(form, (s = { id: uuid(), t0: now(), seq: 0, q: [], on: new Set(),
+    if (!s) sessions.set(form, (s = { id: uuid(), t0: now(), seq: 0, q: [], on: new Set(), rep: new Map(), form,
       // ids the server accepts; pathname only: query and hash may hold personal data
-      form: { id: (attr(form, "id") || attr(form, "name") || "form_" + [].indexOf.call(D.forms, form)).replace(/[^\w\-:.]/g, "_").slice(0, 128),
+      meta: { id: (attr(form, "id") || attr(form, "name") || "form_" + [].indexOf.call(D.forms, form)).replace(/[^\w\-:.]/g, "_").slice(0, 128),
         path: location.pathname } }));
-    return s;
+    return (lastS = s);
   };
 
   const push = (s, type, field, more) => {
@@ -68,20 +73,18 @@
     push(s, focus ? "focus" : "blur", f);
   };
 
-  // idle >= 2 s (hidden time too) is sent as a scroll
+  // idle >= 2 s is sent as a scroll; hidden time travels as hide/show instead
   const scroll = (ss, ms) => ss.forEach((s) => push(s, "scroll", undefined, { duration_ms: Math.round(ms) }));
   let lastAct = now();
-  const act = () => {
-    if (now() - lastAct >= IDLE) scroll(live(), now() - lastAct);
-    lastAct = now();
-    sessions.forEach((s) => (s.exited = 0));
-  };
+  const idle = (ss) => { if (now() - lastAct >= IDLE) scroll(ss, now() - lastAct); lastAct = now(); };
+  const act = () => { idle(live()); sessions.forEach((s) => (s.exited = 0)); };
 
   // most specific first: a pattern often restates a length rule
   const REASONS = { valueMissing: "required", typeMismatch: "invalid_format", badInput: "invalid_format",
     tooShort: "too_short", tooLong: "too_long", rangeUnderflow: "too_low", rangeOverflow: "too_high",
     stepMismatch: "invalid_step", patternMismatch: "invalid_format", customError: 0 };
-  const custom = (el) => { const r = attr(el, "data-formrecap-reason"); return /^[a-z][a-z0-9_]{0,63}$/.test(r) ? r : "invalid"; };
+  // setCustomValidity() or aria-invalid without a named reason is still a failure
+  const custom = (el) => { const r = attr(el, "data-formrecap-reason"); return r && /^[a-z][a-z0-9_]{0,63}$/.test(r) ? r : "invalid"; };
   // tabbing past an empty required field is no error
   const reason = (el, tried) => {
     const v = el.validity;
@@ -89,10 +92,47 @@
     if (attr(el, "aria-invalid") === "true") return custom(el);
   };
 
-  let cur = {}, last = {}, attemptAt = -1e9; // the focused field { el, typed, inv }; the last blur { el, ev }
+  let cur = {}, last = {}, attemptAt = -1e9; // the focused field { el, typed, inv }; the last blur { el, ev, out }
+  const kept = new WeakSet(); // failures reported by a submit attempt: never a blur caused by leaving
   // sites call checkValidity() while typing too: count only submit attempts
   const attempting = (e) => { if (e.key === "Enter" || e.target.closest("button,[type=submit],[type=image]")) attemptAt = now(); };
   const isRegion = (e) => e.target.hasAttribute && e.target.hasAttribute(REGION);
+
+  // a failure found by a submit attempt, once per field and attempt
+  const fail = (t, el, why) => {
+    const s = t.s;
+    s.armed = 0; // a failure: whatever the form does next is no success
+    if (!why || s.rep.get(el) === attemptAt) return;
+    s.rep.set(el, attemptAt);
+    if (cur.el === el) return (cur.inv = 1);
+    // just left (the submit click took focus): give that blur the reason, not a second one
+    let ev = last.el === el && s.q.includes(last.ev) ? last.ev : push(s, "blur", t.f);
+    ev.validation = why;
+    kept.add(ev);
+  };
+  // after a cancelled submit: the site's own validation marks fields invalid
+  const check = (s) => [...s.form.elements].forEach((el) => {
+    const t = track(el);
+    if (t && (!el.validity.valid || attr(el, "aria-invalid") === "true")) fail(t, el, reason(el, 1));
+  });
+
+  const submitted = (s) => {
+    if (!s || s.done) return;
+    act();
+    push(s, "submit");
+    s.done = 1;
+    flush(s, 1);
+  };
+  // a cancelled submit was an attempt; success comes by formrecap.submitted() or the form leaving the page
+  const settle = (s, e) => {
+    if (s.sub !== e) return;
+    s.sub = 0;
+    if (!e.defaultPrevented) return submitted(s);
+    s.armed = now();
+    check(s);
+    setTimeout(guard(() => check(s)), 300);
+  };
+  const gone = () => sessions.forEach((s) => s.armed && now() - s.armed < SETTLE_MS && (!s.form.isConnected || !s.form.getClientRects().length) && submitted(s));
 
   const handlers = {
     focusin(e) {
@@ -105,14 +145,15 @@
       push(t.s, "focus", t.f);
     },
     focusout(e) {
-      const el = e.target, t = track(el), r = !t && el.closest(`[${REGION}]`);
+      const el = e.target, t = track(el), r = !t && el.closest(`[${REGION}]`), to = e.relatedTarget;
       if (r) region(r, false);
       if (!t) return;
       const c = cur.el === el ? cur : {};
       if (c === cur) cur = {};
       const ev = push(t.s, "blur", t.f);
-      last = { el, ev };
-      later(() => (ev.validation = ev.validation || reason(el, c.typed || c.inv))); // after the site's blur handlers set aria-invalid
+      // focus going nowhere (the window, the browser) or to a link: the visitor may be leaving
+      last = { el, ev, at: now(), out: !to || !!to.closest("a[href]") };
+      later(() => (ev.validation = ev.validation || reason(el, c.typed || c.inv || t.s.tried))); // after the site's blur handlers set aria-invalid
     },
     input(e) {
       const t = track(e.target);
@@ -122,21 +163,19 @@
       push(t.s, "input", t.f); // a count: the value is never read
     },
     invalid(e) {
-      const el = e.target, t = track(el);
-      if (!t || now() - attemptAt > 100) return;
-      if (cur.el === el) cur.inv = 1;
-      // just left (the submit click took focus): give that blur the reason, not a second one
-      else if (last.el === el && t.s.q.includes(last.ev)) last.ev.validation = reason(el, 1);
-      else push(t.s, "blur", t.f, { validation: reason(el, 1) });
+      const t = track(e.target);
+      if (t && now() - attemptAt <= 100) fail(t, e.target, reason(e.target, 1));
     },
     submit(e) {
       if (off() || e.target.closest(IGNORE)) return;
       const s = session(e.target);
       if (s.done) return;
       act();
-      push(s, "submit");
-      s.done = 1;
-      flush(s, 1);
+      attemptAt = now();
+      s.tried = 1;
+      s.sub = e;
+      // the page's own handlers (preventDefault) run after this capture listener
+      setTimeout(guard(() => settle(s, e)), 0);
     },
     pointerenter(e) { if (isRegion(e)) { act(); region(e.target, true); } },
     pointerleave(e) { if (isRegion(e)) region(e.target, false); },
@@ -174,35 +213,46 @@
     runPend();
     while (s.q.length && !off()) {
       let n = Math.min(s.q.length, 500), body;
-      while ((body = JSON.stringify({ site_key: KEY, session_id: s.id, seq: s.seq, form: s.form,
-        events: s.q.slice(0, n), sent_at: Math.round(now() - s.t0), visitor })) && n > 1 && new Blob([body]).size >= 6e4) n >>= 1;
+      while ((body = JSON.stringify({ site_key: KEY, session_id: s.id, seq: s.seq, form: s.meta,
+        events: s.q.slice(0, n), sent_at: Math.round(now() - s.t0), visitor, anonymous_id: anonId() })) && n > 1 && new Blob([body]).size >= 6e4) n >>= 1;
       s.q.splice(0, n);
       s.seq++;
       send(body, beacon, 0);
     }
   };
 
-  // one exit per absence
-  const exit = () => {
+  // the page goes away (pagehide) or out of sight (hidden tab): one exit per absence, one hide per hiding
+  const away = (type) => {
     runPend();
     endScroll();
-    const gap = now() - lastAct, away = live().filter((s) => !s.exited);
-    if (gap >= IDLE && away.length) { scroll(away, gap); lastAct = now(); } // hidden time counts from here
-    away.forEach((s) => { push(s, "exit"); s.exited = 1; });
+    [...sessions.values()].forEach((s) => s.sub && settle(s, s.sub)); // a submit whose page is already leaving
+    // the blur that leaving caused is no validation failure
+    if (last.out && now() - last.at < LEAVE_MS && !kept.has(last.ev)) delete last.ev.validation;
+    const ss = live().filter((s) => !s[type]);
+    if (ss.length) idle(ss);
+    ss.forEach((s) => { push(s, type === "exited" ? "exit" : "hide"); s[type] = 1; });
     sessions.forEach((s) => flush(s, 1));
+  };
+  const back = () => {
+    live().forEach((s) => s.hidden && (push(s, "show"), (s.hidden = 0)));
+    lastAct = now(); // the time away is the gap from hide to show
   };
 
   for (const k in handlers) D.addEventListener(k, guard(handlers[k]), { capture: true, passive: true });
   addEventListener("scroll", guard(onScroll), { passive: true });
-  addEventListener("pagehide", guard(exit));
-  D.addEventListener("visibilitychange", guard(() => D.visibilityState === "hidden" && exit()));
+  addEventListener("pagehide", guard(() => away("exited")));
+  D.addEventListener("visibilitychange", guard(() => D.visibilityState === "hidden" ? away("hidden") : back()));
+  new MutationObserver(guard(gone)).observe(D.documentElement, { childList: true, subtree: true, attributes: true, attributeFilter: ["style", "class", "hidden"] });
   setInterval(guard(() => sessions.forEach((s) => flush(s))), FLUSH_MS);
 
   W.formrecap = {
-    identify: guard((id) => { visitor = id ? String(id).slice(0, 256) : undefined; }), // the only visitor reference sent
+    identify: guard((id) => { visitor = id ? String(id).slice(0, 256) : undefined; }), // sent as the visitor reference
+    // for forms that send themselves (fetch): the session ends as submitted
+    submitted: guard((form) => submitted(form ? sessions.get(form) : lastS)),
     optOut: guard(() => {
       optedOut = true;
-      ls((l) => l.setItem(OPT, "1"));
+      anon = undefined;
+      ls((l) => { l.setItem(OPT, "1"); l.removeItem(VID); });
       sessions.forEach((s) => (s.q = []));
     }),
     optIn: guard(() => { optedOut = false; ls((l) => l.removeItem(OPT)); }),
