@@ -144,14 +144,15 @@ def _lifecycle_change(site: Site, session: FormSession, batch: Batch, *, extends
         return {}, False
     returned = session.status in (Status.EXITED, Status.ABANDONED) and bool(batch.kinds - {"hide", "scroll", "exit"})
     change: dict = {"returned_at": now} if returned else {}
-    last = batch.events[-1]["type"]
-    if last == "exit":
+    # A page going away may report its hiding after its exit: neither says the visitor is back.
+    ending = [event["type"] for event in batch.events if event["type"] not in ("hide", "scroll")]
+    if ending and ending[-1] == "exit":
         if site.outreach_delay_seconds == 0:
             change.update(status=Status.ABANDONED, abandoned_at=now, exited_at=now, hidden_at=None)
         else:
             change.update(status=Status.EXITED, exited_at=now, hidden_at=None)
         return change, returned
-    change["hidden_at"] = now if last == "hide" else None
+    change["hidden_at"] = now if batch.events[-1]["type"] == "hide" else None
     if returned:
         change["status"] = Status.IN_PROGRESS
     return change, returned

@@ -11,7 +11,8 @@
   try { END = attr(S, "data-endpoint") || new URL(S.src).origin + "/api/v1/ingest/"; } catch (e) { return; }
   if (!KEY) return;
   const FLUSH_MS = +attr(S, "data-flush-ms") || 5000, IDLE = 2000, OPT = "formrecap_optout_" + KEY, VID = "formrecap_vid_" + KEY;
-  // Chromium fires pagehide 20-400 ms after the blur of a link click (bench/leave_blur.py); slow servers take longer
+  // Chromium fires pagehide about 30 ms (at most ~110) after the blur of a link click, plus the next page's
+  // response time (bench/leave_blur.py): 1.5 s covers servers that answer within about 1.4 s
   const LEAVE_MS = 1500, SETTLE_MS = 10000;
   const IGNORE = "[data-formrecap-ignore]", REGION = "data-formrecap-field";
   const now = () => performance.now();
@@ -228,7 +229,7 @@
     [...sessions.values()].forEach((s) => s.sub && settle(s, s.sub)); // a submit whose page is already leaving
     // the blur that leaving caused is no validation failure
     if (last.out && now() - last.at < LEAVE_MS && !kept.has(last.ev)) delete last.ev.validation;
-    const ss = live().filter((s) => !s[type]);
+    const ss = live().filter((s) => !s[type] && !s.exited); // the page going away hides it too: no hide after an exit
     if (ss.length) idle(ss);
     ss.forEach((s) => { push(s, type === "exited" ? "exit" : "hide"); s[type] = 1; });
     sessions.forEach((s) => flush(s, 1));

@@ -1,0 +1,264 @@
+"""The snippet in headless Chromium on forms written for these tests: what real pages do that the demo does not.
+
+Custom validation without a named reason, a script-validated form that cancels its submit, single-page-app
+submits, a tab hidden and shown again (or closed while hidden), the blur that leaving causes, and a visitor who
+comes back another day. Pages are served on the live server's origin (Playwright fulfils their URLs), the
+snippet and the ingest API are the real ones, and the site has the production outreach delay.
+
+Headless Chromium never hides a page by itself: a tab switch is emulated as the browser does it, the focused
+field blurs, ``document.visibilityState`` becomes ``hidden`` and ``visibilitychange`` fires (and the reverse on
+return). Long absences run on Playwright's fake clock (``page.clock``), so the snippet's own timestamps jump.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from classifier.services import session_trace
+from classifier.trace import serialise_trace
+from formrecap.ingest.services import sweep_inactive_sessions
+from formrecap.models import FormSession, default_outreach_delay
+from recovery.models import ActionExecution
+from recovery.services import recovery_rule_create
+from tests.factories import SiteFactory
+from tests.formrecap.test_snippet_browser import browser, stored_events, wait_for  # noqa: F401 (a fixture)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>test form</title>
+<script src="/snippet/v1/formrecap.js" data-site-key="{key}" data-flush-ms="300"></script></head>
+<body>{body}</body></html>"""
+
+
+@pytest.fixture
+def site(live_server):
+    return SiteFactory(allowed_origins=[live_server.url], outreach_delay_seconds=default_outreach_delay())
+
+
+@pytest.fixture
+def context(browser, live_server):  # noqa: F811 (the browser fixture)
+    context = browser.new_context()
+    refused: list[str] = []
+    context.on("response", lambda r: "/api/v1/ingest/" in r.url and r.status >= 300 and refused.append(f"{r.status} {r.text()}"))
+    yield context
+    context.close()
+    assert refused == [], f"the server refused batches: {refused}"
+
+
+@pytest.fixture
+def open_form(context, live_server, site):
+    """Serves ``body`` (with the snippet) at /t/<name> on the live server's origin and opens it in a new page."""
+    errors: list[str] = []
+
+    def open_(body: str, *, name: str = "form", clock: bool = False, page=None):
+        html = PAGE.format(key=site.site_key, body=body)
+        context.route(f"{live_server.url}/t/{name}", lambda route: route.fulfill(body=html, content_type="text/html"))
+        context.route(f"{live_server.url}/t/next", lambda route: route.fulfill(body="<p>next page</p>", content_type="text/html"))
+        page = page or context.new_page()
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        if clock:
+            page.clock.install()
+        page.goto(f"{live_server.url}/t/{name}")
+        page.wait_for_function("window.formrecap && typeof window.formrecap.submitted === 'function'")
+        return page
+
+    yield open_
+    assert errors == [], f"the page threw: {errors}"
+
+
+def only_session(page, site, **status) -> FormSession:
+    wait_for(page, lambda: FormSession.objects.for_tenant(site.tenant).filter(site=site, **status).exists(), what=str(status))
+    return FormSession.objects.for_tenant(site.tenant).get(site=site, **status)
+
+
+def tokens(session: FormSession) -> list[str]:
+    session.refresh_from_db()
+    return serialise_trace(session_trace(session=session)).split(", ")
+
+
+def hide_tab(page) -> None:
+    page.evaluate(
+        """() => { document.activeElement && document.activeElement.blur();
+            Object.defineProperty(document, "visibilityState", { configurable: true, get: () => "hidden" });
+            document.dispatchEvent(new Event("visibilitychange")); }"""
+    )
+
+
+def show_tab(page) -> None:
+    page.evaluate(
+        """() => { Object.defineProperty(document, "visibilityState", { configurable: true, get: () => "visible" });
+            document.dispatchEvent(new Event("visibilitychange")); }"""
+    )
+
+
+def type_into(page, selector: str, text: str) -> None:
+    page.click(selector)
+    page.keyboard.type(text, delay=12)
+
+
+CUSTOM_VALIDATION = """<form id="contact">
+  <input id="email" name="email"><input id="name" name="fullName"><input id="phone" name="phone">
+</form>
+<script>
+  // a site's own checks: setCustomValidity on one field, aria-invalid alone on the other, no reason named
+  const email = document.getElementById("email"), fullName = document.getElementById("name");
+  email.addEventListener("blur", () => email.setCustomValidity(email.value.includes("@") ? "" : "Enter an email"));
+  fullName.addEventListener("blur", () => fullName.setAttribute("aria-invalid", String(fullName.value.length < 3)));
+</script>"""
+
+
+def test_custom_validation_without_a_named_reason_is_sent_as_invalid(open_form, site):
+    page = open_form(CUSTOM_VALIDATION)
+    type_into(page, "#email", "jane.doe")
+    type_into(page, "#name", "Jo")
+    type_into(page, "#phone", "0612")
+    page.goto("about:blank")
+
+    session = only_session(page, site, status=FormSession.Status.EXITED)
+    blurs = {e["field"]: e.get("validation") for e in stored_events(site, session) if e["type"] == "blur"}
+    assert blurs == {"email": "invalid", "full_name": "invalid"}
+
+
+SCRIPT_VALIDATED = """<form id="checkout" novalidate>
+  <input id="card" name="card_number" data-formrecap-reason="invalid_luhn"><input id="zip" name="zip">
+  <button type="submit">Pay</button>
+</form>
+<script>
+  checkout.addEventListener("submit", (e) => {
+    e.preventDefault();  // the script validates, and would send the form itself
+    card.setAttribute("aria-invalid", String(!/^\\d{16}$/.test(card.value)));
+  });
+</script>"""
+
+
+def test_a_cancelled_submit_is_an_attempt_and_recording_goes_on(open_form, site):
+    page = open_form(SCRIPT_VALIDATED)
+    type_into(page, "#card", "4111")
+    type_into(page, "#zip", "75011")
+    page.click("button[type=submit]")
+    type_into(page, "#card", "1111")
+    page.click("button[type=submit]")
+    page.wait_for_timeout(400)
+    page.goto("about:blank")
+
+    session = only_session(page, site, status=FormSession.Status.EXITED)
+    events = stored_events(site, session)
+    assert "submit" not in {e["type"] for e in events}
+    failures = [e for e in events if e.get("validation")]
+    assert [(e["field"], e["validation"]) for e in failures] == [("card_number", "invalid_luhn")] * 2
+    assert events[-1]["type"] == "exit"
+    assert sum(1 for e in events if e["type"] == "input" and e["field"] == "card_number") == 8  # typing after the attempt
+
+
+SPA = """<form id="signup"><input id="email" name="email" type="email" required><button>Sign up</button></form>
+<p id="thanks" hidden>Thanks!</p>
+<script>
+  signup.addEventListener("submit", (e) => {
+    e.preventDefault();
+    // fetch("/api/signup", …) would go here; then the app either tells FormRecap or swaps the form out
+    setTimeout(() => { thanks.hidden = false; MODE === "call" ? formrecap.submitted(signup) : signup.remove(); }, 50);
+  });
+</script>"""
+
+
+@pytest.mark.parametrize("mode", ["call", "remove"])
+def test_single_page_app_submits_count(open_form, site, mode):
+    page = open_form(SPA.replace("MODE", repr(mode)))
+    type_into(page, "#email", "jane@example.org")
+    page.click("button")
+    page.wait_for_selector("#thanks", state="visible")
+
+    session = only_session(page, site, status=FormSession.Status.SUBMITTED)
+    page.goto("about:blank")
+    page.wait_for_timeout(300)
+    assert stored_events(site, session)[-1]["type"] == "submit"
+
+
+def test_a_form_swapped_out_after_a_failed_attempt_is_no_submit(open_form, site):
+    page = open_form(SPA.replace("MODE", "'remove'").replace("required>", 'required data-formrecap-reason="taken">')
+                     .replace("e.preventDefault();", "e.preventDefault(); email.setAttribute('aria-invalid', 'true');"))  # fmt: skip
+    type_into(page, "#email", "jane@example.org")
+    page.click("button")  # the app re-renders with an error: the old form leaves the page
+    page.wait_for_timeout(300)
+    page.goto("about:blank")
+    session = only_session(page, site, status=FormSession.Status.EXITED)
+    assert [e.get("validation") for e in stored_events(site, session) if e["type"] == "blur"][-1] == "taken"
+
+
+def test_a_tab_hidden_and_shown_again_is_neither_abandoned_nor_contacted(open_form, site):
+    recovery_rule_create(tenant=site.tenant, action="suppress")
+    page = open_form(CUSTOM_VALIDATION, clock=True)
+    type_into(page, "#email", "jane@example.org")
+    hide_tab(page)
+    page.clock.fast_forward(8000)
+    show_tab(page)
+    type_into(page, "#name", "Jane")
+    page.clock.fast_forward(1000)  # the next flush
+
+    session = only_session(page, site)
+    wait_for(page, lambda: "show" in {e["type"] for e in stored_events(site, session)}, what="the show event")
+    session.refresh_from_db()
+    assert session.status == FormSession.Status.IN_PROGRESS and session.hidden_at is None
+    assert "exit" not in {e["type"] for e in stored_events(site, session)}
+    assert any(t.startswith("scroll:page(") and int(t[12:-3]) >= 8000 for t in tokens(session))
+    assert sweep_inactive_sessions() == 0
+    assert not ActionExecution.objects.for_tenant(site.tenant).exists()
+
+
+def test_a_hidden_tab_closed_later_carries_the_time_away(open_form, site):
+    page = open_form(CUSTOM_VALIDATION, clock=True)
+    type_into(page, "#email", "jane@example.org")
+    type_into(page, "#name", "Ja")
+    hide_tab(page)
+    page.clock.fast_forward(90_000)
+    page.close(run_before_unload=True)
+
+    session = FormSession.objects.for_tenant(site.tenant).get(site=site)
+    deadline = timezone.now() + timedelta(seconds=10)
+    while session.status != FormSession.Status.EXITED and timezone.now() < deadline:
+        session.refresh_from_db()
+    assert session.status == FormSession.Status.EXITED
+    trace = tokens(session)
+    assert trace[-1] == "exit" and trace[-2].startswith("scroll:page(") and int(trace[-2][12:-3]) >= 90_000
+
+
+LINKS = """<header><a id="logo" href="/t/next"><img alt="Acme" width="60" height="20"
+  src="data:image/gif;base64,R0lGODlhAQABAAAAACw="></a></header>
+<form id="newsletter"><input id="work" name="work_email" type="email"><input id="home" name="home_email" type="email"></form>"""
+
+
+def test_the_blur_caused_by_leaving_carries_no_validation_failure(open_form, site):
+    page = open_form(LINKS)
+    type_into(page, "#work", "jane.doe-at")
+    type_into(page, "#home", "jane.do")  # leaving work_email for the next field: a real failure
+    page.click("#logo")  # leaving: the half-typed home_email blurs on the way out
+    page.wait_for_url("**/t/next")
+
+    session = only_session(page, site, status=FormSession.Status.EXITED)
+    blurs = [(e["field"], e.get("validation")) for e in stored_events(site, session) if e["type"] == "blur"]
+    assert blurs == [("work_email", "invalid_format"), ("home_email", None)]
+
+
+def test_a_visitor_who_comes_back_and_submits_recovers_the_earlier_abandonment(open_form, site, active_embedded_model):
+    recovery_rule_create(tenant=site.tenant, action="suppress", holdout_share=0.0)
+    page = open_form(SPA.replace("MODE", "'call'"))
+    type_into(page, "#email", "jane@exa")
+    page.goto("about:blank")
+    left = only_session(page, site, status=FormSession.Status.EXITED)
+    assert left.anonymous_id
+    sweep_inactive_sessions(now=timezone.now() + timedelta(seconds=site.outreach_delay_seconds + 1))
+    [execution] = ActionExecution.objects.for_tenant(site.tenant).filter(session=left)
+
+    page = open_form(SPA.replace("MODE", "'call'"), page=page)  # another day, same browser
+    type_into(page, "#email", "jane@example.org")
+    page.click("button")
+    won = only_session(page, site, status=FormSession.Status.SUBMITTED)
+    assert won.anonymous_id == left.anonymous_id
+    execution.refresh_from_db()
+    left.refresh_from_db()
+    assert execution.recovered_at is not None and execution.recovered_by_session_id == won.pk
+    assert left.recovered_at is not None
+
+    page.evaluate("formrecap.optOut()")  # forgets the id, sends nothing more
+    assert page.evaluate(f"localStorage.getItem('formrecap_vid_{site.site_key}')") is None
