@@ -111,6 +111,7 @@ class PredictionSummaryOutput(serializers.Serializer):
     locals()["class"] = serializers.ChoiceField(choices=list(CLASSES.values()), source="label")
     confidence = ConfidenceField()
     calibrated = serializers.BooleanField()
+    final = serializers.BooleanField(help_text="false: a provisional reading (tab hidden, page just left); recovery waits")
     model_version = serializers.CharField(source="model_version.label", allow_null=True)
 
 

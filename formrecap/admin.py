@@ -75,13 +75,21 @@ class SiteForm(forms.ModelForm):
 
     class Meta:
         model = Site
-        fields = ["tenant", "name", "allowed_origins", "abandonment_timeout_seconds", "is_active"]
+        fields = [
+            "tenant",
+            "name",
+            "allowed_origins",
+            "abandonment_timeout_seconds",
+            "outreach_delay_seconds",
+            "attribution_window_seconds",
+            "is_active",
+        ]
 
 
 @admin.register(Site)
 class SiteAdmin(TenantScopedAdmin):
     form = SiteForm
-    fields = ["tenant", "name", "allowed_origins", "abandonment_timeout_seconds", "is_active", "site_key", "snippet_tag"]
+    fields = [*SiteForm.Meta.fields, "site_key", "snippet_tag"]
     list_display = ["name", "tenant", "site_key", "is_active", "abandonment_timeout_seconds", "created_at"]
     ordering = ["name"]
     list_filter = ["is_active"]

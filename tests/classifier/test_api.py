@@ -320,6 +320,7 @@ def test_session_list_rows_carry_the_latest_prediction_or_null(api_client, site,
         "class": "validation_error",
         "confidence": pytest.approx(by_id[classified.pk]["prediction"]["confidence"]),
         "calibrated": True,
+        "final": True,
         "model_version": active_embedded_model.label,
     }
     # A newer model classifies it again: the row shows the newer prediction.

@@ -26,6 +26,10 @@ MISSING_PK = 987654321
 SECRET_PATTERN = re.compile(r"sk_[A-Za-z0-9_-]{20,}")
 
 
+# The site form's outreach delay and attribution window, as admin renders their defaults.
+SITE_TIMES = {"outreach_delay_seconds": 1800, "attribution_window_seconds": 7 * 24 * 3600}
+
+
 @dataclass
 class TenantWorld:
     """One tenant and everything the admin shows about it."""
@@ -163,7 +167,14 @@ def api_key_add_data(tenant: Tenant, name: str = "ci key") -> dict:
 
 
 def site_add_data(tenant: Tenant, origins: str = "https://shop.example.com", name: str = "new shop") -> dict:
-    return {"tenant": tenant.pk, "name": name, "allowed_origins": origins, "abandonment_timeout_seconds": 1800, "is_active": "on"}
+    return {
+        "tenant": tenant.pk,
+        "name": name,
+        "allowed_origins": origins,
+        "abandonment_timeout_seconds": 1800,
+        **SITE_TIMES,
+        "is_active": "on",
+    }
 
 
 def add_api_key_through_admin(client, tenant: Tenant, name: str = "ci key"):
@@ -276,7 +287,10 @@ def test_foreign_object_answers_like_a_missing_one(client, acme, globex, model, 
     [
         ("tenant", {"name": "Hijacked", "slug": "hijacked"}),
         ("membership", {"role": "analyst"}),
-        ("site", {"name": "Hijacked", "allowed_origins": "https://evil.example.com", "abandonment_timeout_seconds": 60}),
+        (
+            "site",
+            {"name": "Hijacked", "allowed_origins": "https://evil.example.com", "abandonment_timeout_seconds": 60, **SITE_TIMES},
+        ),
         ("apikey", {"name": "Hijacked"}),
     ],
 )
@@ -419,7 +433,13 @@ def test_analyst_can_view_own_object(client, acme, model):
         ("membership", {"tenant": None, "user": None, "role": "analyst"}),
         (
             "site",
-            {"tenant": None, "name": "Renamed", "allowed_origins": "https://x.example.com", "abandonment_timeout_seconds": 60},
+            {
+                "tenant": None,
+                "name": "Renamed",
+                "allowed_origins": "https://x.example.com",
+                "abandonment_timeout_seconds": 60,
+                **SITE_TIMES,
+            },
         ),
         ("apikey", {"name": "Renamed"}),
     ],

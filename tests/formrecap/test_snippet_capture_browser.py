@@ -176,8 +176,8 @@ def test_single_page_app_submits_count(open_form, site, mode):
 
 
 def test_a_form_swapped_out_after_a_failed_attempt_is_no_submit(open_form, site):
-    page = open_form(SPA.replace("MODE", "'remove'").replace("required>", 'required data-formrecap-reason="taken">')
-                     .replace("e.preventDefault();", "e.preventDefault(); email.setAttribute('aria-invalid', 'true');"))  # fmt: skip
+    failing = SPA.replace("MODE", "'remove'").replace("required>", 'required data-formrecap-reason="taken">')
+    page = open_form(failing.replace("e.preventDefault();", "e.preventDefault(); email.setAttribute('aria-invalid', 'true');"))
     type_into(page, "#email", "jane@example.org")
     page.click("button")  # the app re-renders with an error: the old form leaves the page
     page.wait_for_timeout(300)
