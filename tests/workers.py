@@ -31,9 +31,14 @@ def worker_env(**extra: str) -> dict[str, str]:
 @contextlib.contextmanager
 def tasks_sent_to_the_broker():
     """The test process enqueues for real while a worker runs (the suite runs tasks inline otherwise)."""
+    from celery.result import allow_join_result
+
     eager = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = False
     try:
-        yield
+        # The test process waits on results (.get()); Celery's "never join inside a task" guard is process-wide
+        # state that anything earlier in the session may have left set (seen in the full suite only).
+        with allow_join_result():
+            yield
     finally:
         celery_app.conf.task_always_eager = eager

@@ -148,7 +148,9 @@ def _lifecycle_change(site: Site, session: FormSession, batch: Batch, *, extends
     ending = [event["type"] for event in batch.events if event["type"] not in ("hide", "scroll")]
     if ending and ending[-1] == "exit":
         if site.outreach_delay_seconds == 0:
-            change.update(status=Status.ABANDONED, abandoned_at=now, exited_at=now, hidden_at=None)
+            change.update(status=Status.ABANDONED, exited_at=now, hidden_at=None)
+            if session.status != Status.ABANDONED or returned:
+                change["abandoned_at"] = now  # a second exit of the same absence keeps the first time
         else:
             change.update(status=Status.EXITED, exited_at=now, hidden_at=None)
         return change, returned
