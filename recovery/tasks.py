@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import transaction
 
 from formrecap.celery import app as celery_app
+from formrecap.models import Tenant
 
 from .delivery import Due, execution_mark_sent, execution_run, executions_release_stale, executions_to_send
 
@@ -36,9 +37,7 @@ def execute_action_task(self, execution_id: int) -> str:
 def plan_session_task(tenant_id: int, session_id: int) -> int:
     """Plan recovery for a session abandoned for good (enqueued once its final prediction commits); returns how
     many executions it has. Idempotent: a session is planned once."""
-    from formrecap.models import Tenant
-
-    from .services import recovery_plan_session
+    from .services import recovery_plan_session  # services enqueue through this module: imported when run
 
     return len(recovery_plan_session(tenant=Tenant.objects.get(pk=tenant_id), session_id=session_id))
 

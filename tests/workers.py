@@ -36,8 +36,10 @@ def tasks_sent_to_the_broker():
     eager = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = False
     try:
-        # The test process waits on results (.get()); Celery's "never join inside a task" guard is process-wide
-        # state that anything earlier in the session may have left set (seen in the full suite only).
+        # The test process waits on results (.get()) and is never a worker. Celery's "never join inside a task"
+        # guard is one process-wide flag that every eager task's apply_async sets and restores; eager tasks run
+        # at once in a live server's threads and in the test's thread interleave those writes and can leave it
+        # set (seen in the full suite: tests/classifier/test_catch_up.py beside browser tests).
         with allow_join_result():
             yield
     finally:

@@ -112,7 +112,7 @@ def _apply_batch(site: Site, session: FormSession, batch: Batch) -> None:
     if session.status == FormSession.Status.SUBMITTED and previous_status != FormSession.Status.SUBMITTED:
         # The visitor came back: whatever recovery did (or held back) for this session counts as recovered.
         executions_mark_recovered(tenant=tenant, session_id=session.pk, at=now)
-        visitor_sessions_recovered(site=site, session=session, at=now)
+        _visitor_sessions_recovered(site=site, session=session, at=now)
     elif returned and previous_status == FormSession.Status.ABANDONED:
         executions_cancel_for_return(tenant=tenant, session_ids=[session.pk], reason="the visitor came back to this page")
     if session.batch_count == 1 and (batch.anonymous_id or batch.visitor):
@@ -160,15 +160,18 @@ def _lifecycle_change(site: Site, session: FormSession, batch: Batch, *, extends
     return change, returned
 
 
-def visitor_sessions_recovered(*, site: Site, session: FormSession, at: datetime) -> None:
-    """A submit: the same visitor's earlier sessions left within the attribution window are recovered."""
-    since = at - timedelta(seconds=site.attribution_window_seconds)
-    left = (
-        visitor_other_sessions(site=site, session=session)
-        .filter(status__in=[FormSession.Status.ABANDONED, FormSession.Status.EXITED], started_at__gte=since)
-        .filter(recovered_at__isnull=True, started_at__lt=session.started_at)
+def _visitor_left_sessions(*, site: Site, session: FormSession, at: datetime):
+    """The same visitor's other sessions on the site that were left (exited or abandoned) within the attribution window."""
+    return visitor_other_sessions(site=site, session=session).filter(
+        status__in=[FormSession.Status.ABANDONED, FormSession.Status.EXITED],
+        started_at__gte=at - timedelta(seconds=site.attribution_window_seconds),
     )
-    ids = list(left.values_list("pk", flat=True))
+
+
+def _visitor_sessions_recovered(*, site: Site, session: FormSession, at: datetime) -> None:
+    """A submit: the same visitor's earlier sessions left within the attribution window are recovered."""
+    left = _visitor_left_sessions(site=site, session=session, at=at)
+    ids = list(left.filter(recovered_at__isnull=True, started_at__lt=session.started_at).values_list("pk", flat=True))
     if not ids:
         return
     FormSession.objects.for_tenant(site.tenant).filter(pk__in=ids).update(recovered_at=at)
@@ -179,11 +182,8 @@ def visitor_sessions_recovered(*, site: Site, session: FormSession, at: datetime
 
 def _visitor_returned(*, site: Site, session: FormSession, at: datetime) -> None:
     """A new session of a known visitor: the sessions they left here earlier get nothing more (cancelled)."""
-    since = at - timedelta(seconds=site.attribution_window_seconds)
-    left = visitor_other_sessions(site=site, session=session).filter(
-        status__in=[FormSession.Status.ABANDONED, FormSession.Status.EXITED], started_at__gte=since, returned_at__isnull=True
-    )
-    ids = list(left.values_list("pk", flat=True))
+    left = _visitor_left_sessions(site=site, session=session, at=at)
+    ids = list(left.filter(returned_at__isnull=True).values_list("pk", flat=True))
     if not ids:
         return
     FormSession.objects.for_tenant(site.tenant).filter(pk__in=ids).update(returned_at=at)

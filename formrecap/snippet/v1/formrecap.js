@@ -222,13 +222,16 @@
     }
   };
 
+  // a blur toward nowhere or a link, still unsent: the visitor may be leaving (periodic flushes hold it back)
+  const unsure = (s) => last.out && now() - last.at < LEAVE_MS && s.q.includes(last.ev);
+
   // the page goes away (pagehide) or out of sight (hidden tab): one exit per absence, one hide per hiding
   const away = (type) => {
     runPend();
     endScroll();
     [...sessions.values()].forEach((s) => s.sub && settle(s, s.sub)); // a submit whose page is already leaving
     // the blur that leaving caused is no validation failure
-    if (last.out && now() - last.at < LEAVE_MS && !kept.has(last.ev)) delete last.ev.validation;
+    if (!kept.has(last.ev) && [...sessions.values()].some(unsure)) delete last.ev.validation;
     const ss = live().filter((s) => !s[type] && !s.exited); // the page going away hides it too: no hide after an exit
     if (ss.length) idle(ss);
     ss.forEach((s) => { push(s, type === "exited" ? "exit" : "hide"); s[type] = 1; });
@@ -244,7 +247,7 @@
   addEventListener("pagehide", guard(() => away("exited")));
   D.addEventListener("visibilitychange", guard(() => D.visibilityState === "hidden" ? away("hidden") : back()));
   new MutationObserver(guard(gone)).observe(D.documentElement, { childList: true, subtree: true, attributes: true, attributeFilter: ["style", "class", "hidden"] });
-  setInterval(guard(() => sessions.forEach((s) => flush(s))), FLUSH_MS);
+  setInterval(guard(() => sessions.forEach((s) => unsure(s) || flush(s))), FLUSH_MS);
 
   W.formrecap = {
     identify: guard((id) => { visitor = id ? String(id).slice(0, 256) : undefined; }), // sent as the visitor reference
