@@ -129,6 +129,8 @@ class FormSession(models.Model):
         IN_PROGRESS = "in_progress", "In progress"
         # The page is gone (exit); abandoned for good once the site's outreach delay passes without a return.
         EXITED = "exited", "Left (waiting for a return)"
+        # Left, and the visitor came back in another session within the outreach delay: never abandoned for good.
+        RETURNED = "returned", "Left, then came back"
         SUBMITTED = "submitted", "Submitted"
         ABANDONED = "abandoned", "Abandoned"
 

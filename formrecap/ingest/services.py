@@ -142,7 +142,8 @@ def _lifecycle_change(site: Site, session: FormSession, batch: Batch, *, extends
         return {"status": Status.SUBMITTED, "submitted_at": now, "hidden_at": None}, False
     if not extends:
         return {}, False
-    returned = session.status in (Status.EXITED, Status.ABANDONED) and bool(batch.kinds - {"hide", "scroll", "exit"})
+    left = (Status.EXITED, Status.RETURNED, Status.ABANDONED)
+    returned = session.status in left and bool(batch.kinds - {"hide", "scroll", "exit"})
     change: dict = {"returned_at": now} if returned else {}
     # A page going away may report its hiding after its exit: neither says the visitor is back.
     ending = [event["type"] for event in batch.events if event["type"] not in ("hide", "scroll")]
@@ -162,8 +163,9 @@ def _lifecycle_change(site: Site, session: FormSession, batch: Batch, *, extends
 
 def _visitor_left_sessions(*, site: Site, session: FormSession, at: datetime):
     """The same visitor's other sessions on the site that were left (exited or abandoned) within the attribution window."""
+    Status = FormSession.Status
     return visitor_other_sessions(site=site, session=session).filter(
-        status__in=[FormSession.Status.ABANDONED, FormSession.Status.EXITED],
+        status__in=[Status.ABANDONED, Status.EXITED, Status.RETURNED],
         started_at__gte=at - timedelta(seconds=site.attribution_window_seconds),
     )
 
@@ -181,12 +183,15 @@ def _visitor_sessions_recovered(*, site: Site, session: FormSession, at: datetim
 
 
 def _visitor_returned(*, site: Site, session: FormSession, at: datetime) -> None:
-    """A new session of a known visitor: the sessions they left here earlier get nothing more (cancelled)."""
-    left = _visitor_left_sessions(site=site, session=session, at=at)
-    ids = list(left.filter(returned_at__isnull=True).values_list("pk", flat=True))
+    """A new session of a known visitor: the sessions they left here earlier get nothing more (cancelled), and
+    those still inside their outreach delay are never abandoned for good."""
+    left = _visitor_left_sessions(site=site, session=session, at=at).filter(returned_at__isnull=True)
+    ids = list(left.values_list("pk", flat=True))
     if not ids:
         return
-    FormSession.objects.for_tenant(site.tenant).filter(pk__in=ids).update(returned_at=at)
+    sessions = FormSession.objects.for_tenant(site.tenant).filter(pk__in=ids)
+    sessions.filter(status=FormSession.Status.EXITED).update(status=FormSession.Status.RETURNED)
+    sessions.update(returned_at=at)
     executions_cancel_for_return(
         tenant=site.tenant, session_ids=ids, reason=f"the visitor came back (session {session.session_uuid})"
     )

@@ -148,10 +148,11 @@ def test_a_visitor_back_in_a_new_session_before_the_plan_gets_nothing(site, send
     left = send(str(uuid.uuid4()), [*VALIDATION_EVENTS], anonymous_id="a6f0c8e2-visitor-1")
     send(str(uuid.uuid4()), TYPING[:3], anonymous_id="a6f0c8e2-visitor-1")  # a new page view, same browser
     left.refresh_from_db()
-    assert left.returned_at is not None
+    assert (left.status, left.returned_at is not None) == ("returned", True)
     sweep(after=timedelta(seconds=site.outreach_delay_seconds + 1))
     left.refresh_from_db()
-    assert left.status == "abandoned" and left.planned_at is not None and executions(left) == []
+    assert left.status == "returned" and left.abandoned_at is None and executions(left) == []
+    assert [p.final for p in predictions(left)] == [False]  # read at once, never acted on
 
 
 def test_a_return_after_the_plan_cancels_what_is_pending(site, send, sweep):
@@ -173,8 +174,8 @@ def test_a_later_submit_by_the_same_visitor_recovers_treated_and_holdout_alike(s
     second = send(str(uuid.uuid4()), [*TYPING, {"type": "exit", "ts": 6000}], anonymous_id="b7e1-visitor-2")
     sweep(after=timedelta(seconds=site.outreach_delay_seconds + 1))
     first.refresh_from_db()
-    # the first session's visitor came back (the second session) before its plan ran
-    assert executions(first) == [] and first.returned_at is not None
+    # the first session's visitor came back (the second session) within its outreach delay
+    assert executions(first) == [] and (first.status, first.returned_at is not None) == ("returned", True)
     [held] = executions(second)
     assert (held.rule, held.status) == (held_rule, "holdout")
     assert treated_rule.pk  # kept for the priority order above
