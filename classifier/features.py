@@ -14,6 +14,9 @@ from .lexicon import is_hard_reason, is_informational, is_requirement
 from .trace import Trace
 
 LONG_IDLE_MS = 20_000
+CONTACT_KINDS = frozenset(("email", "tel"))
+CHOICE_KINDS = frozenset(("select", "checkbox", "radio", "date", "file"))  # one input event is a whole answer
+NOT_INFORMATIONAL_KINDS = frozenset(("email", "tel", "password", "date", "file"))
 MID_IDLE_MS = 8_000
 BOT_KEYSTROKE_MS = 25
 
@@ -38,6 +41,11 @@ FEATURE_NAMES: tuple[str, ...] = (
     "ends_mid_field", "log_last_run", "n_clean_cycles", "clean_cycle_fraction", "last_field_clean",
     # raw timing (zero when the trace is terse)
     "has_timing", "log_duration_s", "log_median_keystroke_ms", "fast_keystroke_fraction", "log_median_focus_to_input_ms",
+    # field kinds (zero when the trace carries none: terse traces, older snippets)
+    "has_kinds", "n_region_focus", "region_focus_fraction", "n_unnamed_region_focus", "n_file_focus", "n_file_typed",
+    "n_contact_typed", "n_choice_typed",
+    # automation tools and recovered failures
+    "one_keystroke_field_fraction", "failed_fields_fixed_fraction", "clean_fields_after_last_failure",
 )  # fmt: skip
 FEATURE_INDEX = {name: i for i, name in enumerate(FEATURE_NAMES)}
 
@@ -57,6 +65,15 @@ def features_matrix(traces) -> np.ndarray:
 def _feature_values(trace: Trace) -> list[float]:  # noqa: C901 - one pass over the tokens, kept together on purpose
     tokens = trace.tokens
     n = len(tokens)
+    kinds = trace.kind_map()
+
+    # A kind says what the name may not: an upload is a requirement and an e-mail box no price region, in any language.
+    def is_req(field: str) -> bool:
+        return kinds.get(field) == "file" or is_requirement(field)
+
+    def is_info(field: str) -> bool:
+        return kinds.get(field) not in NOT_INFORMATIONAL_KINDS and is_informational(field)
+
     keystrokes = 0
     fields: set[str] = set()
     typed: Counter[str] = Counter()
@@ -89,7 +106,7 @@ def _feature_values(trace: Trace) -> list[float]:  # noqa: C901 - one pass over 
             return
         if not focus_had_input:
             focus_without_input += 1
-            if not is_informational(focused) and not is_requirement(focused):
+            if not is_info(focused) and not is_req(focused):
                 plain_focus_no_input += 1
         elif next_kind != "blur":
             focus_input_no_blur += 1
@@ -102,9 +119,9 @@ def _feature_values(trace: Trace) -> list[float]:  # noqa: C901 - one pass over 
             fields.add(field)
             if failures[field]:
                 refocus_after_failure += 1
-            if is_informational(field):
+            if is_info(field):
                 info_focus[field] += 1
-            elif is_requirement(field):
+            elif is_req(field):
                 req_focus += 1
             focused, focus_had_input = field, False
         elif kind == "input":
@@ -119,9 +136,9 @@ def _feature_values(trace: Trace) -> list[float]:  # noqa: C901 - one pass over 
                 inputs_without_focus += 1
             else:
                 focus_had_input = True
-            if is_informational(field):
+            if is_info(field):
                 info_typed += 1
-            elif is_requirement(field):
+            elif is_req(field):
                 req_typed += 1
             if first_failure_at is not None and not failures[field]:
                 typed_after_failure.add(field)
@@ -186,6 +203,9 @@ def _feature_values(trace: Trace) -> list[float]:  # noqa: C901 - one pass over 
         ]
     else:
         timing_values = [0.0] * 5
+
+    kind_values = _kind_values(trace, kinds, typed, focus_count, is_info, is_req)
+    recovery_values = _failure_recovery_values(tokens, failures, last_failure_at, typed, kinds)
 
     return [
         log1p(n),
@@ -252,6 +272,58 @@ def _feature_values(trace: Trace) -> list[float]:  # noqa: C901 - one pass over 
         clean_cycles / focus_count if focus_count else 0.0,
         float(last_clean_field is not None and before_end is not None and before_end.kind == "blur" and not before_end.reason),
         *timing_values,
+        *kind_values,
+        *recovery_values,
+    ]
+
+
+def _kind_values(trace: Trace, kinds: dict[str, str], typed: Counter, focus_count: int, is_info, is_req) -> list[float]:
+    if not kinds:
+        return [0.0] * 8
+    region_focus = unnamed_region_focus = file_focus = 0
+    for token in trace.tokens:
+        if token.kind != "focus":
+            continue
+        kind = kinds.get(token.field)
+        if kind == "region":
+            region_focus += 1
+            # A region whose name says neither price nor terms: only its shape can tell shopping from reading the rules.
+            unnamed_region_focus += not is_info(token.field) and not is_req(token.field)
+        elif kind == "file":
+            file_focus += 1
+    return [
+        1.0,
+        region_focus,
+        region_focus / focus_count if focus_count else 0.0,
+        unnamed_region_focus,
+        file_focus,
+        sum(1 for field in typed if kinds.get(field) == "file"),
+        sum(1 for field in typed if kinds.get(field) in CONTACT_KINDS),
+        sum(1 for field in typed if kinds.get(field) in CHOICE_KINDS),
+    ]
+
+
+def _failure_recovery_values(tokens, failures: Counter, last_failure_at: int | None, typed: Counter, kinds: dict) -> list[float]:
+    """Automation tools set a whole value in one input event; a failure later fixed is no longer what blocks."""
+    focused_typed: set[str] = set()
+    focused = None
+    last_blur_clean: dict[str, bool] = {}
+    clean_after: set[str] = set()
+    for index, token in enumerate(tokens):
+        if token.kind == "focus":
+            focused = token.field
+        elif token.kind == "input" and token.field == focused:
+            focused_typed.add(token.field)
+        elif token.kind == "blur":
+            if token.field in failures:
+                last_blur_clean[token.field] = not token.reason
+            if not token.reason and last_failure_at is not None and index > last_failure_at and token.field in typed:
+                clean_after.add(token.field)
+    text_like = [f for f in focused_typed if kinds.get(f) not in CHOICE_KINDS]
+    return [
+        sum(1 for f in text_like if typed[f] == 1) / len(text_like) if text_like else 0.0,
+        sum(last_blur_clean.values()) / len(failures) if failures else 0.0,
+        len(clean_after),
     ]
 
 

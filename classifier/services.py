@@ -82,7 +82,7 @@ def session_trace(*, session: FormSession, now: datetime | None = None) -> Trace
     trailing_ms = max(0, int((ended_at - session.last_event_at).total_seconds() * 1000))
     tail = (Token("scroll", "page", duration_ms=trailing_ms),) if trailing_ms >= IDLE_GAP_MS else ()
     timing = replace(trace.timing, duration_ms=trace.timing.duration_ms + trailing_ms) if trace.timing else None
-    return Trace((trace.tokens + tail + (Token("exit"),))[-MAX_TOKENS:], timing)
+    return replace(trace, tokens=(trace.tokens + tail + (Token("exit"),))[-MAX_TOKENS:], timing=timing)
 
 
 def _is_final(session: FormSession) -> bool:

@@ -44,6 +44,11 @@ class RawTiming:
 class Trace:
     tokens: tuple[Token, ...]
     timing: RawTiming | None = None  # only from raw events; None for terse traces
+    # (field, kind) as the snippet read it from HTML semantics; empty for terse traces and older snippets
+    kinds: tuple[tuple[str, str], ...] = ()
+
+    def kind_map(self) -> dict[str, str]:
+        return dict(self.kinds)
 
 
 class TraceError(ValueError):
@@ -153,6 +158,7 @@ def normalise_events(events: list[dict], *, max_tokens: int | None = MAX_TOKENS,
     keystroke_intervals: list[int] = []
     focus_to_input: list[int] = []
     focused_at: dict[str, int] = {}  # field -> ts of its focus, until the first input or the blur
+    kinds: dict[str, str] = {}
     previous_ts = events[0]["ts"]
     # A scroll's duration explains silence on either side of it: the snippet stamps a scroll when it
     # ends (covering the gap before), hand-written sessions often stamp it when it starts (covering
@@ -185,6 +191,8 @@ def normalise_events(events: list[dict], *, max_tokens: int | None = MAX_TOKENS,
         elif kind == "focus":
             tokens.append(Token("focus", field))
             focused_at[field] = ts
+            if "kind" in event:
+                kinds[field] = event["kind"]
         elif kind == "blur":
             tokens.append(Token("blur", field, reason=event.get("validation")))
             focused_at.pop(field, None)
@@ -207,7 +215,7 @@ def normalise_events(events: list[dict], *, max_tokens: int | None = MAX_TOKENS,
             raise TraceError(f"trace has {len(tokens)} tokens after normalisation, at most {max_tokens} allowed")
         tokens = tokens[-max_tokens:]
     timing = RawTiming(events[-1]["ts"] - events[0]["ts"], tuple(keystroke_intervals), tuple(focus_to_input))
-    return Trace(tuple(tokens), timing)
+    return Trace(tuple(tokens), timing, tuple(kinds.items()))
 
 
 def trace_from_input(value: str | list) -> Trace:

@@ -7,6 +7,7 @@ visitor typed. Every error names the offending field, e.g. ``events[3].ts``.
 
 import json
 import re
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -23,13 +24,15 @@ ANONYMOUS_ID_RE = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 UNNAMED_REASON = "invalid"
 FIELD_RE = re.compile(r"^[a-z0-9_]{1,64}$")
 REASON_RE = re.compile(r"^[a-z0-9_]{1,64}$")
+# What a field is, from HTML semantics only (input type, autocomplete token, tag): never from its value.
+FIELD_KINDS = ("email", "tel", "password", "number", "date", "file", "checkbox", "radio", "select", "textarea", "text", "region")
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
 TOP_LEVEL_KEYS = {"site_key", "session_id", "seq", "form", "events", "sent_at", "visitor", "anonymous_id"}
 REQUIRED_TOP_LEVEL = TOP_LEVEL_KEYS - {"visitor", "anonymous_id"}
 EVENT_KEYS = {
-    "focus": {"type", "field", "ts"},
+    "focus": {"type", "field", "ts", "kind"},
     "blur": {"type", "field", "ts", "validation"},
     "input": {"type", "field", "ts"},
     "scroll": {"type", "field", "ts", "duration_ms"},
@@ -67,6 +70,8 @@ class Batch:
 
 def normalise_field_name(raw: str) -> str:
     """``billingAddress.Zip`` → ``billing_address_zip``; what the snippet does, repeated server-side."""
+    # Accents go to their base letter (prénom → prenom, Straße → strasse), as the snippet does.
+    raw = "".join(c for c in unicodedata.normalize("NFKD", raw.replace("ß", "ss")) if not unicodedata.combining(c))
     snake = _CAMEL_BOUNDARY.sub("_", raw).lower()
     return _NON_ALNUM.sub("_", snake).strip("_")
 
@@ -167,6 +172,10 @@ def _event(raw: object) -> dict:
         if field is None:
             raise SchemaError(f".field: required for {kind} events")
         event["field"] = _field_name(field, ".field")
+    if kind == "focus" and raw.get("kind") is not None:
+        if raw["kind"] not in FIELD_KINDS:
+            raise SchemaError(f".kind: must be one of {', '.join(FIELD_KINDS)}, got {str(raw['kind'])[:64]!r}")
+        event["kind"] = raw["kind"]
     if kind == "blur" and "validation" in raw:
         if raw["validation"] is None:
             event["validation"] = UNNAMED_REASON  # a failure all the same: refusing it would lose the session

@@ -62,3 +62,63 @@ def test_bot_keystroke_timing_is_visible_in_raw_sessions():
     events = [{"type": "input", "field": "message", "ts": 3 * i} for i in range(200)] + [{"type": "submit", "ts": 700}]
     values = trace_features(normalise_events(events))
     assert values[FEATURE_INDEX["fast_keystroke_fraction"]] == 1.0
+
+
+def _raw(plan: list[tuple], step: int = 400) -> list[dict]:
+    """(type, field[, kind]) steps, ``step`` ms apart, as the snippet sends them."""
+    events = []
+    for index, (kind, field, *field_kind) in enumerate(plan):
+        event = {"type": kind, "ts": index * step}
+        if field is not None:
+            event["field"] = field
+        if field_kind:
+            event["kind"] = field_kind[0]
+        events.append(event)
+    return events
+
+
+def test_field_kinds_travel_from_raw_focus_events_into_the_trace():
+    trace = normalise_events(_raw([("focus", "input_1", "file"), ("blur", "input_1"), ("focus", "input_2"), ("exit", None)]))
+    assert trace.kind_map() == {"input_1": "file"}
+    assert parse_trace("focus:input_1, exit").kinds == ()
+
+
+def test_kinds_recognise_uploads_and_regions_whatever_their_names():
+    looked = [
+        ("focus", "input_1", "file"),
+        ("blur", "input_1"),
+        ("focus", "block_2", "region"),
+        ("blur", "block_2"),
+        ("exit", None),
+    ]
+    with_kinds = trace_features(normalise_events(_raw(looked)))
+    without = trace_features(normalise_events(_raw([step[:2] for step in looked])))
+    assert with_kinds[FEATURE_INDEX["has_kinds"]] == 1 and without[FEATURE_INDEX["has_kinds"]] == 0
+    assert with_kinds[FEATURE_INDEX["n_file_focus"]] == 1 and with_kinds[FEATURE_INDEX["n_req_focus"]] == 1
+    assert without[FEATURE_INDEX["n_req_focus"]] == 0  # input_1 names nothing
+    assert with_kinds[FEATURE_INDEX["n_region_focus"]] == 1 and with_kinds[FEATURE_INDEX["n_unnamed_region_focus"]] == 1
+
+
+def test_an_email_box_is_no_price_region_even_if_its_name_says_promo():
+    plan = [("focus", "promo", "email"), ("blur", "promo"), ("exit", None)]
+    assert trace_features(normalise_events(_raw(plan)))[FEATURE_INDEX["n_info_focus"]] == 0
+    assert trace_features(normalise_events(_raw([s[:2] for s in plan])))[FEATURE_INDEX["n_info_focus"]] == 1
+
+
+@pytest.mark.parametrize(
+    ("trace", "name", "value"),
+    [
+        # An automation tool sets each value in one input event.
+        ("focus:a, input:a, blur:a, focus:b, input:b, blur:b, submit", "one_keystroke_field_fraction", 1.0),
+        ("focus:a, input:a(x9), blur:a, focus:b, input:b, blur:b, exit", "one_keystroke_field_fraction", 0.5),
+        # A failure fixed at once, then progress: no longer what blocks the visitor.
+        ("focus:e, input:e(x9), blur:e(invalid_format), focus:e, input:e, blur:e, focus:n, input:n(x5), blur:n, exit",
+         "failed_fields_fixed_fraction", 1.0),
+        ("focus:e, input:e(x9), blur:e(invalid_format), focus:e, input:e, blur:e, focus:n, input:n(x5), blur:n, exit",
+         "clean_fields_after_last_failure", 2),
+        ("focus:e, input:e(x9), blur:e(invalid_format), focus:e, input:e, blur:e(invalid_format), exit",
+         "failed_fields_fixed_fraction", 0.0),
+    ],
+)  # fmt: skip
+def test_automation_and_recovered_failure_features(trace, name, value):
+    assert trace_features(parse_trace(trace))[FEATURE_INDEX[name]] == pytest.approx(value)

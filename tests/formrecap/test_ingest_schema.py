@@ -54,10 +54,23 @@ def test_valid_batch_is_parsed_and_field_names_normalised():
         ("First Name", "first_name"),
         ("--x--", "x"),
         ("cc-num2", "cc_num2"),
+        ("Prénom", "prenom"),
+        ("Straße", "strasse"),
+        ("códigoPostal", "codigo_postal"),
+        ("history[0][employer]", "history_0_employer"),
     ],
 )
 def test_field_name_normalisation(raw, expected):
     assert normalise_field_name(raw) == expected
+
+
+@pytest.mark.parametrize("kind", ["email", "file", "region", "checkbox", "select", "text"])
+def test_focus_events_keep_a_known_field_kind(kind):
+    assert parse_batch(with_event(0, kind=kind), max_events=500).events[0]["kind"] == kind
+
+
+def test_a_focus_without_kind_stays_without_one():
+    assert "kind" not in parse_batch(VALID, max_events=500).events[0]
 
 
 @pytest.mark.parametrize(
@@ -81,7 +94,9 @@ def test_field_name_normalisation(raw, expected):
         (with_changes(events={}), "events: must be a list"),
         (with_changes(events=["focus"]), "events[0]: must be an object"),
         (with_event(0, type="keydown"), "events[0].type: must be one of"),
-        (with_event(0, field="ééé"), "events[0].field: field names must be"),
+        (with_event(0, field="日本語"), "events[0].field: field names must be"),
+        (with_event(0, kind="password_field"), "events[0].kind: must be one of email, tel"),
+        (with_event(1, kind="email"), "events[1].kind: unknown key"),
         (with_event(0, field="a" * 65), "events[0].field: field names must be"),
         (with_event(0, field=None), "events[0].field: required for focus events"),
         (with_event(1, ts=1.5), "events[1].ts: must be an integer"),

@@ -188,6 +188,13 @@ def test_abandoned_session_arrives_without_anything_typed(visit, site):
     idle = [e["duration_ms"] for e in events if e["type"] == "scroll"]
     assert idle and max(idle) >= 2000, events
 
+    # Each focus says what the field is, from its HTML alone: the model needs no English names.
+    kinds = {e["field"]: e.get("kind") for e in events if e["type"] == "focus"}
+    assert kinds == {
+        "email": "email", "password": "password", "company_size": "select", "terms": "checkbox", "card_number": "text",
+        "pricing_table": "region",
+    }  # fmt: skip
+
     assert_nothing_typed_leaked(site, session, sent)
 
 

@@ -120,6 +120,31 @@ def test_custom_validation_without_a_named_reason_is_sent_as_invalid(open_form, 
     assert blurs == {"email": "invalid", "full_name": "invalid"}
 
 
+FIELD_KINDS = """<form id="kinds">
+  <input name="input_1" type="tel"><input name="input_2" autocomplete="shipping email"><input name="input_3" type="datetime-local">
+  <input name="input_4" type="range"><textarea name="input_5"></textarea><input name="input_6" type="file">
+  <input name="input_7" type="radio" value="a"><input name="input_8" autocomplete="cc-number">
+  <input name="input_9" autocomplete="bday"><input name="input_10" autocomplete="new-password"><input name="input_11">
+  <select name="input_12" multiple><option>a</option></select><input name="input_13" type="number">
+</form>"""
+EXPECTED_KINDS = {
+    "input_1": "tel", "input_2": "email", "input_3": "date", "input_4": "number", "input_5": "textarea", "input_6": "file",
+    "input_7": "radio", "input_8": "number", "input_9": "date", "input_10": "password", "input_11": "text",
+    "input_12": "select", "input_13": "number",
+}  # fmt: skip
+
+
+def test_focus_events_carry_the_field_kind_from_html_semantics(open_form, site):
+    page = open_form(FIELD_KINDS)
+    for name in EXPECTED_KINDS:
+        page.focus(f"[name={name}]")
+    page.goto("about:blank")
+
+    session = only_session(page, site, status=FormSession.Status.EXITED)
+    kinds = {e["field"]: e.get("kind") for e in stored_events(site, session) if e["type"] == "focus"}
+    assert kinds == EXPECTED_KINDS
+
+
 SCRIPT_VALIDATED = """<form id="checkout" novalidate>
   <input id="card" name="card_number" data-formrecap-reason="invalid_luhn"><input id="zip" name="zip">
   <button type="submit">Pay</button>

@@ -35,8 +35,21 @@
   // a random first-party id per site key, only while recording is allowed
   const anonId = () => off() ? undefined : anon || (anon = ls((l) => l.getItem(VID) || (l.setItem(VID, uuid()), l.getItem(VID))));
 
-  const norm = (s) => (s || "").replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase()
+  const norm = (s) => (s || "").normalize("NFKD").replace(/[\u0300-\u036f]/g, "").replace(/ß/g, "ss").replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase()
     .replace(/[^a-z0-9]+/g, "_").replace(/^_/, "").slice(0, 64).replace(/_$/, "");
+
+  // what a field is, from HTML semantics only (type, autocomplete token, tag), so names in any language or
+  // none (input_1) still tell an upload from an e-mail
+  const KIND = { range: "number", "datetime-local": "date", month: "date", week: "date", time: "date",
+    "select-one": "select", "select-multiple": "select", textarea: "textarea" };
+  const AUTO = [[/^email$/, "email"], [/^tel/, "tel"], [/password$/, "password"], [/^(bday|cc-exp)/, "date"], [/^cc-(number|csc)$/, "number"]];
+  const kindOf = (el) => {
+    const t = el.type, a = (attr(el, "autocomplete") || "").split(/\s+/).pop();
+    if (/^(email|tel|password|number|date|file|checkbox|radio)$/.test(t)) return t;
+    if (KIND[t]) return KIND[t];
+    for (const [re, k] of AUTO) if (re.test(a)) return k;
+    return "text";
+  };
 
   let lastS;
   const session = (form) => {
@@ -71,7 +84,7 @@
     const s = session(form);
     if (s.done || s.on.has(f) === focus) return; // pointer and focus overlap
     s.on[focus ? "add" : "delete"](f);
-    push(s, focus ? "focus" : "blur", f);
+    push(s, focus ? "focus" : "blur", f, focus ? { kind: "region" } : 0);
   };
 
   // idle >= 2 s is sent as a scroll; hidden time travels as hide/show instead
@@ -143,7 +156,7 @@
       if (r) return region(r, true);
       cur = { el: e.target };
       last = {};
-      push(t.s, "focus", t.f);
+      push(t.s, "focus", t.f, { kind: kindOf(e.target) });
     },
     focusout(e) {
       const el = e.target, t = track(el), r = !t && el.closest(`[${REGION}]`), to = e.relatedTarget;
