@@ -121,7 +121,8 @@ def test_custom_validation_without_a_named_reason_is_sent_as_invalid(open_form, 
 
 
 FIELD_KINDS = """<form id="kinds">
-  <input name="input_1" type="tel"><input name="input_2" autocomplete="shipping email"><input name="input_3" type="datetime-local">
+  <input name="input_1" type="tel"><input name="input_2" autocomplete="shipping email">
+  <input name="input_3" type="datetime-local">
   <input name="input_4" type="range"><textarea name="input_5"></textarea><input name="input_6" type="file">
   <input name="input_7" type="radio" value="a"><input name="input_8" autocomplete="cc-number">
   <input name="input_9" autocomplete="bday"><input name="input_10" autocomplete="new-password"><input name="input_11">
