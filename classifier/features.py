@@ -41,6 +41,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "ends_mid_field", "log_last_run", "n_clean_cycles", "clean_cycle_fraction", "last_field_clean",
     # raw timing (zero when the trace is terse)
     "has_timing", "log_duration_s", "log_median_keystroke_ms", "fast_keystroke_fraction", "log_median_focus_to_input_ms",
+    "log_median_event_gap_ms",
     # field kinds (zero when the trace carries none: terse traces, older snippets)
     "has_kinds", "n_region_focus", "region_focus_fraction", "n_unnamed_region_focus", "n_file_focus", "n_file_typed",
     "n_contact_typed", "n_choice_typed",
@@ -200,9 +201,10 @@ def _feature_values(trace: Trace) -> list[float]:  # noqa: C901 - one pass over 
             log1p(statistics.median(intervals)) if intervals else 0.0,
             sum(1 for gap in intervals if gap < BOT_KEYSTROKE_MS) / len(intervals) if intervals else 0.0,
             log1p(statistics.median(focus_gaps)) if focus_gaps else 0.0,
+            log1p(timing.median_event_gap_ms),
         ]
     else:
-        timing_values = [0.0] * 5
+        timing_values = [0.0] * 6
 
     kind_values = _kind_values(trace, kinds, typed, focus_count, is_info, is_req)
     recovery_values = _failure_recovery_values(tokens, failures, last_failure_at, typed, kinds)

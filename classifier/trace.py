@@ -4,6 +4,7 @@ Parses and writes terse traces, and turns the snippet's raw events into the same
 """
 
 import re
+import statistics
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -38,6 +39,8 @@ class RawTiming:
     duration_ms: int  # last ts - first ts
     keystroke_intervals_ms: tuple[int, ...]  # gaps between consecutive input events of the same field run
     focus_to_input_ms: tuple[int, ...]  # gap from each focus to the first input in that field after it
+    # Median gap between consecutive events: scripts act milliseconds apart even when they type no runs.
+    median_event_gap_ms: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,7 +217,13 @@ def normalise_events(events: list[dict], *, max_tokens: int | None = MAX_TOKENS,
         if not keep_tail:
             raise TraceError(f"trace has {len(tokens)} tokens after normalisation, at most {max_tokens} allowed")
         tokens = tokens[-max_tokens:]
-    timing = RawTiming(events[-1]["ts"] - events[0]["ts"], tuple(keystroke_intervals), tuple(focus_to_input))
+    gaps = [b["ts"] - a["ts"] for a, b in zip(events, events[1:], strict=False) if b["type"] not in TAB_VISIBILITY]
+    timing = RawTiming(
+        events[-1]["ts"] - events[0]["ts"],
+        tuple(keystroke_intervals),
+        tuple(focus_to_input),
+        statistics.median(gaps) if gaps else 0.0,
+    )
     return Trace(tuple(tokens), timing, tuple(kinds.items()))
 
 

@@ -11,15 +11,18 @@ def calibrated_probabilities(logits: np.ndarray, temperature: float) -> np.ndarr
     return softmax(np.asarray(logits, dtype=np.float64) / temperature, axis=-1)
 
 
-def negative_log_likelihood(logits: np.ndarray, label_index: np.ndarray, temperature: float) -> float:
+def negative_log_likelihood(
+    logits: np.ndarray, label_index: np.ndarray, temperature: float, weights: np.ndarray | None = None
+) -> float:
     log_probs = log_softmax(np.asarray(logits, dtype=np.float64) / temperature, axis=-1)
-    return float(-log_probs[np.arange(len(label_index)), label_index].mean())
+    return float(np.average(-log_probs[np.arange(len(label_index)), label_index], weights=weights))
 
 
-def fit_temperature(logits: np.ndarray, label_index: np.ndarray) -> float:
-    """T minimising validation NLL of softmax(logits / T); searched on log T in [1/20, 20]."""
+def fit_temperature(logits: np.ndarray, label_index: np.ndarray, weights: np.ndarray | None = None) -> float:
+    """T minimising validation NLL of softmax(logits / T) (weighted per example when ``weights`` is given, so
+    a small set like production can count as much as a large synthetic one); searched on log T in [1/20, 20]."""
     result = minimize_scalar(
-        lambda log_t: negative_log_likelihood(logits, label_index, float(np.exp(log_t))),
+        lambda log_t: negative_log_likelihood(logits, label_index, float(np.exp(log_t)), weights),
         bounds=(np.log(0.05), np.log(20.0)),
         method="bounded",
     )

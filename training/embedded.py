@@ -31,6 +31,7 @@ from .simulator import GENERATOR_VERSION, simulate_sessions
 from .simulator.core import BALANCED_MIX
 
 MODEL_NAME = "embedded-lr"
+DATA_DIR = Path(__file__).resolve().parent / "data"
 
 
 @dataclass
@@ -42,6 +43,11 @@ class EmbeddedConfig:
     # Share of human training traces also seen without their plain blurs, as some writers omit them.
     blur_dropout: float = 0.15
     mix: dict = field(default_factory=lambda: dict(BALANCED_MIX))
+    # Sessions recorded in real Chromium (training/browser): calibration weighs them as much as the whole
+    # synthetic validation split, so confidence is fitted to what browsers send; never trained on.
+    browser_validation: str | None = str(DATA_DIR / "browser" / "validation.jsonl")
+    # Reported only: recorded on forms the validation split never saw.
+    browser_dev: str | None = str(DATA_DIR / "browser" / "dev.jsonl")
 
 
 @dataclass
@@ -54,7 +60,7 @@ class TrainedEmbedded:
 
 
 def _without_plain_blurs(trace: Trace) -> Trace:
-    return Trace(tuple(t for t in trace.tokens if not (t.kind == "blur" and not t.reason)), None)
+    return Trace(tuple(t for t in trace.tokens if not (t.kind == "blur" and not t.reason)), None, trace.kinds)
 
 
 def _views(records: list[dict], *, rng: random.Random | None = None, blur_dropout: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
@@ -110,10 +116,22 @@ def train_embedded(config: EmbeddedConfig) -> TrainedEmbedded:
     model = EmbeddedModel(mean, scale, classifier.coef_.copy(), classifier.intercept_.copy(), 1.0)
 
     x_val, y_val = _views(splits["validation"])
-    temperature = fit_temperature(model.logits(x_val), y_val - 1)
+    browser_val = _recorded(config.browser_validation)
+    weights = np.ones(len(y_val))
+    if browser_val is not None:
+        x_browser, y_browser = browser_val
+        weights = np.concatenate([weights, np.full(len(y_browser), len(y_val) / len(y_browser))])
+        x_cal, y_cal = np.vstack([x_val, x_browser]), np.concatenate([y_val, y_browser])
+    else:
+        x_cal, y_cal = x_val, y_val
+    temperature = fit_temperature(model.logits(x_cal), y_cal - 1, weights)
     model = model.with_temperature(temperature)
 
     metrics = {"temperature": temperature, "validation": _evaluate(model, x_val, y_val)}
+    if browser_val is not None:
+        metrics["validation_browser"] = _evaluate(model, *browser_val)
+    if (browser_dev := _recorded(config.browser_dev)) is not None:
+        metrics["dev_browser"] = _evaluate(model, *browser_dev)
     for view in ("raw", "terse"):
         x_test, y_test = _single_view(splits["test"], view)
         metrics[f"test_{view}"] = _evaluate(model, x_test, y_test)
@@ -128,6 +146,16 @@ def train_embedded(config: EmbeddedConfig) -> TrainedEmbedded:
     }
     # Kept apart from metrics and manifest, which the seed determines exactly.
     return TrainedEmbedded(model, metrics, manifest, config, seconds=round(time.monotonic() - started, 1))
+
+
+def _recorded(path: str | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """(features, labels) of a recorded JSONL file, or None when there is none (a trimmed checkout)."""
+    if not path or not Path(path).is_file():
+        return None
+    records = list(read_jsonl(Path(path)))
+    if not records:
+        return None
+    return features_matrix([trace_from_input(r["events"]) for r in records]), np.asarray([r["label"] for r in records])
 
 
 def _single_view(records: list[dict], view: str) -> tuple[np.ndarray, np.ndarray]:

@@ -241,8 +241,14 @@ def test_raw_timing_is_filled():
     events = [raw("focus", 500, "email"), raw("input", 800, "email"), raw("input", 900, "email"), raw("input", 1150, "email")]
     events += [raw("blur", 1200, "email"), raw("focus", 1300, "name"), raw("input", 1340, "name"), raw("exit", 2000)]
     assert normalise_events(events).timing == RawTiming(
-        duration_ms=1500, keystroke_intervals_ms=(100, 250), focus_to_input_ms=(300, 40)
+        duration_ms=1500, keystroke_intervals_ms=(100, 250), focus_to_input_ms=(300, 40), median_event_gap_ms=100
     )
+
+
+def test_the_median_event_gap_ignores_tab_visibility():
+    events = [raw("focus", 0, "a"), raw("input", 4, "a"), raw("blur", 9, "a"), raw("hide", 9), raw("show", 60_000)]
+    events += [raw("focus", 60_003, "b"), raw("exit", 60_010)]
+    assert normalise_events(events).timing.median_event_gap_ms == 4.5  # 4, 5, 3, 7: the time away is no gap
 
 
 def test_focus_to_input_counts_only_inputs_before_the_field_is_left():

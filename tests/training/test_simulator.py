@@ -86,3 +86,56 @@ def test_custom_mix_is_respected():
     assert set(counts) == set(mix)
     for code, share in mix.items():
         assert counts[code] / COUNT == pytest.approx(share, abs=MIX_TOLERANCE), CLASSES[code]
+
+
+# --- what the real snippet adds (training/simulator/browser_style.py) --------------------------------------------
+
+
+def test_a_share_of_sessions_look_like_the_snippet_sent_them(sessions):
+    styles = Counter(s.style for s in sessions)
+    assert 0.5 < (styles["browser"] + styles["browser+opaque"]) / COUNT < 0.7
+    browser = [s for s in sessions if s.style.startswith("browser")]
+    with_kinds = [s for s in browser if any("kind" in e for e in s.events)]
+    assert 0.8 < len(with_kinds) / len(browser) < 0.97  # some as an older snippet, without kinds
+    assert not any("kind" in e for s in sessions if s.style.startswith("plain") for e in s.events)
+    # The snippet reports a pause of 2 s or more as a scroll when the visitor acts again.
+    assert sum(1 for s in browser for e in s.events if e["type"] == "scroll") > sum(
+        1 for s in sessions if s.style == "plain" for e in s.events if e["type"] == "scroll"
+    )
+    assert any(e["type"] == "hide" for s in browser for e in s.events)
+
+
+def test_opaque_sessions_name_nothing(sessions):
+    opaque = [s for s in sessions if s.style.endswith("+opaque")]
+    assert 0.15 < len(opaque) / COUNT < 0.25
+    names = {e["field"] for s in opaque for e in s.events if "field" in e}
+    assert names and all(name.split("_")[0] in {"input", "field", "element", "block", "section", "panel", "box"}
+                         or name[0] in "qf" and name[1:].isdigit() for name in names)  # fmt: skip
+
+
+def test_thin_sessions_carry_every_plausible_label(sessions):
+    thin = [s for s in sessions if s.variant.startswith("thin_")]
+    assert 0.01 < len(thin) / COUNT < 0.06
+    by_shape: dict[str, set[int]] = {}
+    for s in thin:
+        by_shape.setdefault(s.variant, set()).add(s.label)
+    assert all(len(labels) >= 2 for labels in by_shape.values()), by_shape
+    assert all(len([e for e in s.events if e["type"] != "scroll"]) <= 12 for s in thin)
+
+
+def test_automation_bots_set_each_value_in_one_event_and_humans_autofill(sessions):
+    automation = [s for s in sessions if s.variant.startswith("automation_")]
+    assert automation and all(s.label == 5 for s in automation)
+    fill = [s for s in automation if all(n == 1 for n in Counter(e["field"] for e in s.events if e["type"] == "input").values())]
+    assert len(fill) / len(automation) > 0.5
+
+    # Autofill: a human session where several fields get input without being focused first.
+    def unfocused_inputs(events):
+        focused, count = None, 0
+        for e in events:
+            focused = e["field"] if e["type"] == "focus" else focused
+            count += e["type"] == "input" and e["field"] != focused
+        return count
+
+    autofilled = [s for s in sessions if s.label != 5 and unfocused_inputs(s.events) >= 1]
+    assert len(autofilled) / COUNT > 0.02

@@ -18,7 +18,20 @@ def _keystrokes(rng: random.Random, kind: str) -> int:
     return rng.randint(low, high)
 
 
+AUTOFILL_KINDS = frozenset(("email", "first_name", "last_name", "full_name", "phone", "street", "city", "postcode", "company"))
+AUTOFILL_SHARE = 0.15
+
+
 def _fill_fluently(rng: random.Random, rec: Recorder, fields: Form) -> None:
+    fields = list(fields)
+    # The browser's autofill: one field focused, a suggestion picked, several fields set at once without focus.
+    if not rec.bot and not rec.events and len(fields) >= 2 and rng.random() < AUTOFILL_SHARE:
+        run = 0
+        while run < len(fields) and fields[run][0] in AUTOFILL_KINDS:
+            run += 1
+        if run >= 2:
+            rec.autofill([name for _, name in fields[:run]])
+            fields = fields[run:]
     for kind, name in fields:
         rec.fill(name, _keystrokes(rng, kind))
 
@@ -95,11 +108,20 @@ def validation_error(rng: random.Random, form: Form, form_type: str, rec: Record
 
 
 def distraction(rng: random.Random, form: Form, form_type: str, rec: Recorder) -> str:
-    variant = _pick(
-        rng, {"idle_exit": 0.4, "brief_return": 0.22, "multi_scroll_idle": 0.14, "mid_field_idle": 0.12, "short_idle": 0.12}
-    )
+    variant = _pick(rng, {"idle_exit": 0.36, "brief_return": 0.2, "multi_scroll_idle": 0.12, "mid_field_idle": 0.11,
+                          "short_idle": 0.11, "fixed_error_then_idle": 0.1})  # fmt: skip
     done = _share(rng, form, 0.25, 0.7)
-    _fill_fluently(rng, rec, form[:done])
+    if variant == "fixed_error_then_idle":
+        # A failure corrected at once is no blocker: the visitor went on, then left for a long while.
+        failing = [i for i, (k, _) in enumerate(form[:done]) if KINDS[k].reasons] or [0]
+        at = rng.choice(failing)
+        kind, name = form[at]
+        _fill_fluently(rng, rec, form[:at])
+        rec.fill(name, _keystrokes(rng, kind), rng.choice(KINDS[kind].reasons or ("invalid_format",)))
+        rec.fill(name, rng.randint(1, 6))
+        _fill_fluently(rng, rec, form[at + 1 : max(at + 2, done)])
+    else:
+        _fill_fluently(rng, rec, form[:done])
     if variant == "mid_field_idle" and done < len(form):
         kind, name = form[done]
         rec.between_fields()
@@ -188,9 +210,14 @@ def accidental_exit(rng: random.Random, form: Form, form_type: str, rec: Recorde
 # --- 5 bot ---------------------------------------------------------------------------
 
 
+AUTOMATION_VARIANTS = {"fill_cycle": 0.5, "fill_blocked": 0.3, "fill_partial_exit": 0.2}
+
+
 def bot(rng: random.Random, form: Form, form_type: str, rec: Recorder) -> str:
-    variant = _pick(rng, {"injection": 0.38, "instant_focus": 0.2, "one_blur": 0.1, "full_cycle_fast": 0.1,
-                          "injection_exit": 0.1, "instant_focus_exit": 0.12})  # fmt: skip
+    variant = _pick(rng, {"injection": 0.22, "instant_focus": 0.12, "one_blur": 0.06, "full_cycle_fast": 0.1,
+                          "injection_exit": 0.07, "instant_focus_exit": 0.1, "automation": 0.33})  # fmt: skip
+    if variant == "automation":
+        return _automation_bot(rng, form, rec)
     # instant_focus_exit looks like a fluent visitor in a terse trace; only raw timing gives it away.
     quiet = variant == "instant_focus_exit"
     fields = list(form)
@@ -211,6 +238,39 @@ def bot(rng: random.Random, form: Form, form_type: str, rec: Recorder) -> str:
     else:
         rec.submit()
     return variant
+
+
+def _automation_bot(rng: random.Random, form: Form, rec: Recorder) -> str:
+    """Playwright/Selenium scripts: focus, the whole value in one input event (fill) or a burst (type), blur on the
+    next field, a few milliseconds apart; a bad value is refused like anyone's, and a blocked submit ends the run."""
+    variant = _pick(rng, AUTOMATION_VARIANTS)
+    typing = rng.random() < 0.35  # type()/send_keys instead of fill()
+    fields = form if variant != "fill_partial_exit" else form[: rng.randint(1, min(3, len(form)))]
+    failing_at = rng.randrange(len(fields)) if variant == "fill_blocked" and rng.random() < 0.6 else -1
+    for position, (kind, name) in enumerate(fields):
+        rec.wait(rng.uniform(2, 120))
+        rec.focus(name)
+        rec.wait(rng.uniform(0, 15))
+        rec.type(name, _keystrokes(rng, kind) if typing else 1, hesitate=False)
+        rec.wait(rng.uniform(1, 60))
+        reason = rng.choice(KINDS[kind].reasons or ("invalid_format",)) if position == failing_at else None
+        rec.blur(name, reason)
+        for _ in range(rng.randint(0, 3) if reason else 0):  # a script retrying the value it was given
+            rec.wait(rng.uniform(2, 40))
+            rec.fill_like_a_script(name, 1, reason)
+    if variant == "fill_blocked":
+        # The submit is cancelled: the site flags what it did not like, the script gives up.
+        if failing_at < 0:
+            for _, name in rng.sample(fields, k=min(len(fields), rng.randint(1, 2))):
+                rec.wait(rng.uniform(1, 10))
+                rec.blur(name, rng.choice(("required", "invalid_format", "invalid")))
+        rec.exit()
+        return f"automation_{variant}"
+    if variant == "fill_cycle" and rng.random() < 0.6:
+        rec.submit()
+    else:
+        rec.exit()
+    return f"automation_{variant}"
 
 
 # --- 6 committed_leave -----------------------------------------------------------------

@@ -62,6 +62,24 @@ class Recorder:
             self.wait(self.rng.uniform(0, 15) if self.bot else self._human_ms(350, 0.5, 80, 1500))
             self.blur(field, reason)
 
+    def autofill(self, fields: list[str]) -> None:
+        """A suggestion picked in the first field: every field gets its value at once, only the first is focused."""
+        self.between_fields()
+        self.focus(fields[0])
+        self.wait(self._human_ms(900, 0.5, 300, 3000))  # opening the suggestion list and picking one
+        for field in fields:
+            self.emit("input", field)
+            self.wait(self.rng.uniform(0, 4))
+        self.wait(self._human_ms(700, 0.5, 150, 3000))
+        self.blur(fields[0])
+
+    def fill_like_a_script(self, field: str, keystrokes: int, reason: str | None = None) -> None:
+        self.focus(field)
+        self.wait(self.rng.uniform(0, 15))
+        self.type(field, keystrokes, hesitate=False)
+        self.wait(self.rng.uniform(1, 30))
+        self.blur(field, reason)
+
     def look(self, field: str, dwell_ms: float) -> None:
         """Focus an element (or region) without typing, dwell, leave."""
         self.between_fields()
