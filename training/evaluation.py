@@ -1,4 +1,6 @@
-"""Evaluating class probabilities against labels: macro-F1 with a bootstrap CI, per class, calibration."""
+"""Evaluating class probabilities against labels: macro-F1 with a bootstrap CI, per class, calibration, per group."""
+
+from collections.abc import Sequence
 
 import numpy as np
 from sklearn.metrics import confusion_matrix, f1_score
@@ -45,3 +47,26 @@ def evaluate_probabilities(labels: np.ndarray, probabilities: np.ndarray, *, see
         "mean_confidence": float(probabilities.max(axis=1).mean()),
         "reliability": reliability_buckets(probabilities, label_index),
     }
+
+
+def evaluate_groups(labels: np.ndarray, probabilities: np.ndarray, groups: Sequence[str]) -> dict[str, dict]:
+    """n, accuracy, macro-F1, ECE and mean confidence per group (a record's source, difficulty, …), by group name.
+
+    Macro-F1 here averages over the classes that occur in the group, as label or prediction: a group with no bots
+    (a browser-recorded set, say) is not marked down for the bot class it cannot have."""
+    labels = np.asarray(labels)
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    groups = np.asarray(groups, dtype=object)
+    result = {}
+    for group in sorted(set(groups)):
+        member = groups == group
+        mine, probs = labels[member], probabilities[member]
+        predicted = probs.argmax(axis=1) + 1
+        result[group] = {
+            "n": int(member.sum()),
+            "accuracy": float((predicted == mine).mean()),
+            "macro_f1": float(f1_score(mine, predicted, average="macro", zero_division=0)),
+            "ece": expected_calibration_error(probs, mine - 1),
+            "mean_confidence": float(probs.max(axis=1).mean()),
+        }
+    return result

@@ -1,4 +1,6 @@
-"""Evaluation plots as hand-written SVG: a reliability diagram and a confusion-matrix heatmap (no plotting library)."""
+"""Evaluation plots as hand-written SVG: a reliability diagram and a confusion-matrix heatmap (no plotting library).
+
+The same reliability diagram as a PNG, drawn with matplotlib, is training/plots_png.py."""
 
 from collections.abc import Sequence
 from xml.sax.saxutils import escape, quoteattr

@@ -2,7 +2,8 @@
 
 The daily beat entry ``retrain-lora-adapter`` (formrecap/settings/tasks.py, editable in admin under
 Periodic tasks) runs ``training.retrain_if_needed``. The run it queues is trained, calibrated,
-evaluated and put through the promotion gate like any other (training/runs.py).
+evaluated on the held-out sets and put through the promotion gate like any other (training/runs.py).
+With no held-out set available the gate can promote nothing, so no run is queued then.
 """
 
 from datetime import datetime
@@ -11,6 +12,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
+from .held_out import held_out_sets_available, held_out_sets_missing
 from .lora.config import AdapterTrainingConfig
 from .lora.dataset import dataset_assemble, operator_examples, simulator_examples
 from .models import Dataset, ModelVersion
@@ -54,6 +56,10 @@ def retraining_start_if_needed() -> str:
     needed = settings.FORMRECAP_RETRAIN_MIN_LABELS
     if new_labels < needed:
         return f"{new_labels} new operator label(s) {basis}; retraining waits for {needed}"
+    if not held_out_sets_available():
+        # The gate would keep the adapter a candidate whatever it scores: a GPU run for nothing.
+        missing = held_out_sets_missing()
+        return f"{new_labels} new operator label(s) {basis}, but no held-out set is available ({missing}): not retraining"
 
     if not cache.add(LOCK_KEY, 1, timeout=LOCK_SECONDS):
         return "another retraining check is running"

@@ -13,6 +13,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
+from .held_out import held_out_sets_available
 from .lora.calibrate import calibrate_adapter
 from .lora.config import AdapterTrainingConfig
 from .models import Dataset, ModelVersion, TrainingRun
@@ -80,7 +81,7 @@ def training_run_finish(*, run: TrainingRun, adapter_dir: str, manifest: dict) -
     try:
         local_base = run.base_model if Path(run.base_model).exists() else None
         metrics = calibrate_adapter(
-            Path(adapter_dir), Path(run.dataset.path), labelled_path=Path(settings.FORMRECAP_HELD_OUT_PATH), base_model=local_base
+            Path(adapter_dir), Path(run.dataset.path), held_out_sets=held_out_sets_available(), base_model=local_base
         )
     except Exception:  # noqa: BLE001 - any failure here is the run's failure, recorded with its cause
         return training_run_fail(run=run, error=traceback.format_exc())

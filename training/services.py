@@ -9,7 +9,8 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from .embedded import MODEL_NAME, EmbeddedConfig, evaluate_labelled_file, save_trained, train_embedded
+from .embedded import MODEL_NAME, EmbeddedConfig, save_trained, train_embedded
+from .held_out import METRICS_KEY, embedded_held_out_metrics, held_out_sets_available
 from .models import ModelVersion
 from .selectors import model_version_active
 
@@ -58,18 +59,26 @@ def model_version_activate(*, model_version: ModelVersion, reason: str = "", rol
     return model_version
 
 
+def model_version_held_out_record(*, model_version: ModelVersion, entries: dict[str, dict]) -> ModelVersion:
+    """Add held-out entries (training/held_out.py) to the version's metrics, replacing those of the same sets."""
+    with transaction.atomic():
+        # Locked and merged in the database row, so two gates recording different sets keep both.
+        locked = ModelVersion.objects.select_for_update().get(pk=model_version.pk)
+        metrics = dict(locked.metrics or {})
+        metrics[METRICS_KEY] = {**(metrics.get(METRICS_KEY) or {}), **entries}
+        ModelVersion.objects.filter(pk=model_version.pk).update(metrics=metrics)
+    model_version.refresh_from_db()
+    return model_version
+
+
 def embedded_model_train_and_register(*, config: EmbeddedConfig, activate: bool | None = None) -> ModelVersion:
     """Train the embedded model, save it under FORMRECAP_MODEL_DIR, register it.
 
     ``activate=None`` activates only when no embedded model is active yet (first run, demo setup).
     """
     trained = train_embedded(config)
-    held_out = Path(settings.FORMRECAP_HELD_OUT_PATH)
-    if held_out.exists():
-        # Stored so the promotion gate compares every model on the same held-out set.
-        metrics = evaluate_labelled_file(trained.model, held_out)
-        keys = ("n", "accuracy", "macro_f1", "macro_f1_ci95", "ece", "brier", "mean_confidence", "confusion_matrix")
-        trained.metrics["hand_labelled"] = {key: metrics[key] for key in keys}
+    # Stored with each file's fingerprint, so the promotion gate compares models on the same held-out sets.
+    trained.metrics[METRICS_KEY] = embedded_held_out_metrics(trained.model, held_out_sets_available())
     folder = Path(settings.FORMRECAP_MODEL_DIR) / MODEL_NAME / uuid.uuid4().hex[:12]
     save_trained(trained, folder)
     model_version = model_version_register(

@@ -38,5 +38,16 @@ FORMRECAP_CLAUDE_OUTPUT_USD_PER_MTOK = env.float("FORMRECAP_CLAUDE_OUTPUT_USD_PE
 # and tests only: the flag is ignored unless DEBUG is on, and no other private address is ever allowed.
 FORMRECAP_WEBHOOK_ALLOW_LOOPBACK = env.bool("FORMRECAP_WEBHOOK_ALLOW_LOOPBACK", default=False)
 FORMRECAP_WEBHOOK_TIMEOUT_SECONDS = env.float("FORMRECAP_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
-# The held-out hand-labelled set every model is evaluated on (never trained or tuned on); the gate compares on it.
-FORMRECAP_HELD_OUT_PATH = env.path("FORMRECAP_HELD_OUT_PATH", default=str(BASE_DIR / "tests" / "data" / "hand_labelled.jsonl"))
+# The held-out sets every model is evaluated on (never trained or tuned on), name -> JSONL file; the promotion gate
+# compares candidate and live model on each set present, by content (training/held_out.py). They live in training/
+# because the image leaves tests/ out. Env: "hand_labelled=/path/a.jsonl,browser_test=b.jsonl" (relative to the repo).
+FORMRECAP_HELD_OUT_SETS = {
+    name: BASE_DIR / path
+    for name, path in env.dict(
+        "FORMRECAP_HELD_OUT_SETS",
+        default={"hand_labelled": "training/data/hand_labelled.jsonl", "browser_test": "training/data/browser/test.jsonl"},
+    ).items()
+}
+# The one-file variable of earlier releases still names the hand-labelled set.
+if env.str("FORMRECAP_HELD_OUT_PATH", default=""):
+    FORMRECAP_HELD_OUT_SETS["hand_labelled"] = BASE_DIR / env.str("FORMRECAP_HELD_OUT_PATH")

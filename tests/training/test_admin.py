@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from formrecap.models import Membership
 from tests.factories import MembershipFactory, UserFactory
-from tests.training.helpers import tiny_config
+from tests.training.helpers import held_out_metrics, tiny_config
 from training.models import ModelVersion, TrainingRun
 from training.runs import training_run_create
 from training.services import model_version_activate, model_version_register
@@ -56,7 +56,7 @@ def version(name: str, *, macro_f1: float, ece: float, kind: str = "lora", activ
         artifact_uri=f"/artifacts/adapters/{name}",
         training_config={},
         data_manifest={},
-        metrics={"temperature": 0.7, "hand_labelled": {"macro_f1": macro_f1, "ece": ece}, "test": {"macro_f1": 0.5, "ece": 0.2}},
+        metrics={"temperature": 0.7, **held_out_metrics(macro_f1, ece), "test": {"macro_f1": 0.5, "ece": 0.2}},
         temperature=0.7,
     )
     return model_version_activate(model_version=registered) if active else registered
@@ -194,7 +194,15 @@ def test_model_versions_list_held_out_metrics_temperature_and_reason(admin_clien
     ModelVersion.objects.filter(pk=kept.pk).update(status_reason="kept as candidate: ECE 0.134 is above the bound")
     page = html(admin_client.get(url("modelversion", "changelist")))
     assert "Macro-F1 (held-out)" in page and "ECE (held-out)" in page and "Temperature" in page and "Status reason" in page
-    assert "0.912" in page and "0.134" in page and "0.700" in page and "kept as candidate: ECE 0.134" in page
+    assert "hand_labelled 0.912" in page and "hand_labelled 0.134" in page and "0.700" in page
+    assert "kept as candidate: ECE 0.134" in page
+
+
+def test_model_versions_from_before_fingerprints_show_their_one_set_so(admin_client):
+    legacy = version("lora-old", macro_f1=0.5, ece=0.5)
+    ModelVersion.objects.filter(pk=legacy.pk).update(metrics={"hand_labelled": {"macro_f1": 0.877, "ece": 0.041}})
+    page = html(admin_client.get(url("modelversion", "changelist")))
+    assert "hand_labelled 0.877 (file not fingerprinted)" in page and "hand_labelled 0.041 (file not fingerprinted)" in page
 
 
 def test_gate_action_promotes_a_good_candidate_and_keeps_a_bad_one(admin_client):
@@ -204,8 +212,9 @@ def test_gate_action_promotes_a_good_candidate_and_keeps_a_bad_one(admin_client)
 
     page = act(admin_client, "modelversion", "apply_gate", [uncalibrated, better, live])
 
-    assert "Gate on lora-hot:v1: kept as candidate: ECE 0.200 is above the bound 0.060" in page
-    assert "Gate on lora-better:v1: promoted by the gate: macro-F1 0.930, ECE 0.030 (live: lora-live:v1)" in page
+    assert "Gate on lora-hot:v1: kept as candidate: hand_labelled: ECE 0.200 is above the bound 0.060" in page
+    assert "Gate on lora-better:v1: promoted by the gate (live: lora-live:v1): hand_labelled (sha256 " in page
+    assert "n=96: macro-F1 0.930 (live 0.900), ECE 0.030" in page
     assert "Not gated: lora-live:v1 is active." in page
     assert (reloaded(better).status, reloaded(live).status, reloaded(uncalibrated).status) == ("active", "retired", "candidate")
     assert reloaded(uncalibrated).status_reason.startswith("kept as candidate")

@@ -12,7 +12,7 @@ from classifier.labels import CLASSES
 from training.simulator import GENERATOR_VERSION
 
 SPLITS = ("train", "validation", "test")
-RECORD_KEYS = {"id", "label", "class", "form_type", "variant", "events", "trace"}
+RECORD_KEYS = {"id", "label", "class", "form_type", "variant", "style", "events", "trace"}
 COUNT, SEED = 600, 11
 
 

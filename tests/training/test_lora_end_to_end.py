@@ -70,7 +70,8 @@ def test_fine_tune_calibrate_register_and_gate_on_cpu(tiny_model, active_embedde
     assert version.kind == "lora" and version.temperature == report["temperature"] > 0
     assert version.metrics["test"]["accuracy"] >= 0.6
     assert version.metrics["validation"]["ece_after"] <= version.metrics["validation"]["ece_before"] + 1e-9
-    assert {"macro_f1", "macro_f1_ci95", "ece", "brier"} <= set(version.metrics["hand_labelled"])
+    assert {"macro_f1", "macro_f1_ci95", "ece", "brier", "sha256"} <= set(version.metrics["held_out"]["hand_labelled"])
+    assert report["held_out"]["hand_labelled"]["macro_f1"] == version.metrics["held_out"]["hand_labelled"]["macro_f1"]
     # The gate compared it with the live (embedded) model and kept it a candidate, saying why.
     assert version.status == "candidate" and version.status_reason.startswith("kept as candidate")
     run = TrainingRun.objects.get(pk=report["training_run"])

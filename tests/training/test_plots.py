@@ -1,4 +1,4 @@
-"""Hand-written SVG plots: valid XML with the bars, cells, counts and names a reader needs."""
+"""Hand-written SVG plots: valid XML with the bars, cells, counts and names a reader needs; the PNG reliability diagram."""
 
 import xml.etree.ElementTree as ET
 
@@ -7,6 +7,7 @@ import pytest
 
 from training.calibration import reliability_buckets
 from training.plots import confusion_svg, reliability_svg
+from training.plots_png import reliability_png
 
 SVG = "{http://www.w3.org/2000/svg}"
 NAMES = ["validation_error", "distraction", "comparison_shopping", "accidental_exit", "bot", "committed_leave"]
@@ -70,3 +71,22 @@ def test_names_with_markup_characters_are_escaped():
 def test_confusion_matrix_of_the_wrong_shape_is_refused():
     with pytest.raises(ValueError, match="6x6"):
         confusion_svg([[1, 2], [3, 4]], NAMES)
+
+
+def test_reliability_png_is_a_picture_of_the_diagram(buckets, tmp_path):
+    from PIL import Image
+
+    path = reliability_png(buckets, tmp_path / "reliability.png", ece=0.0123)
+    data = path.read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 10_000
+    with Image.open(path) as image:
+        image.verify()
+    with Image.open(path) as image:
+        width, height = image.size
+        assert (width, height) == (624, 672)  # 5.2 x 5.6 inches at 120 dpi
+        assert len(image.convert("RGB").getcolors(1 << 20)) > 20  # drawn, not blank
+
+
+def test_reliability_png_of_an_empty_evaluation_still_draws_the_axes(tmp_path):
+    empty = [{"low": i / 10, "high": (i + 1) / 10, "count": 0, "confidence": None, "accuracy": None} for i in range(10)]
+    assert reliability_png(empty, tmp_path / "empty.png").stat().st_size > 5_000

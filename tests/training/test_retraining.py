@@ -11,7 +11,7 @@ from classifier.models import SessionLabel
 from formrecap.celery import app as celery_app
 from tests.classifier.helpers import recorded_session
 from tests.factories import SiteFactory
-from tests.training.helpers import labelled_sessions, tiny_config
+from tests.training.helpers import held_out_metrics, labelled_sessions, tiny_config
 from training.models import Dataset, ModelVersion, TrainingRun
 from training.retraining import retraining_start_if_needed
 from training.runs import training_run_create
@@ -37,7 +37,7 @@ def live_adapter() -> ModelVersion:
         artifact_uri="/artifacts/adapters/1",
         training_config={},
         data_manifest={},
-        metrics={"hand_labelled": {"macro_f1": 0.9, "ece": 0.03}},
+        metrics=held_out_metrics(0.9, 0.03),
         temperature=0.8,
     )
     return model_version_activate(model_version=version)
@@ -121,6 +121,16 @@ def test_enough_new_labels_train_calibrate_register_and_gate(
     with django_capture_on_commit_callbacks(execute=False):
         assert retraining_start_if_needed().startswith("queued run ")
     assert Dataset.objects.get(name="retrain", version=2).manifest["seed"] == 2
+
+
+def test_with_no_held_out_set_to_judge_an_adapter_by_nothing_is_trained(site, settings, tmp_path):
+    settings.FORMRECAP_HELD_OUT_SETS = {"hand_labelled": tmp_path / "gone.jsonl"}
+    labelled_sessions(site, 4)
+    assert retraining_start_if_needed() == (
+        "4 new operator label(s) so far (no LoRA adapter live), but no held-out set is available "
+        f"(hand_labelled ({tmp_path / 'gone.jsonl'})): not retraining"
+    )
+    assert not Dataset.objects.exists() and not TrainingRun.objects.exists()
 
 
 def test_retraining_is_on_the_daily_beat_schedule(settings):

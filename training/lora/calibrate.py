@@ -1,9 +1,10 @@
 """Calibrating and evaluating a trained adapter with the first-token digit read-out.
 
 T is fitted by NLL on the validation split; ECE and Brier are reported before (T = 1) and
-after; macro-F1 with a bootstrap CI on the test split and on the hand-labelled set.
+after; macro-F1 with a bootstrap CI on the test split and on each held-out set (FORMRECAP_HELD_OUT_SETS).
 """
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from classifier.trace import serialise_trace, trace_from_input
 from ..calibration import brier_score, calibrated_probabilities, expected_calibration_error, fit_temperature
 from ..datasets import read_jsonl
 from ..evaluation import evaluate_probabilities
+from ..held_out import METRICS_KEY, HeldOutSet, held_out_entry
 from .dataset import read_split
 from .readout import digit_log_probs, load_adapter
 
@@ -25,9 +27,12 @@ def _summary(labels: np.ndarray, probabilities: np.ndarray) -> dict:
 
 
 def calibrate_adapter(
-    adapter_dir: Path, dataset_path: Path, *, labelled_path: Path | None = None, base_model: str | None = None
+    adapter_dir: Path, dataset_path: Path, *, held_out_sets: Sequence[HeldOutSet] = (), base_model: str | None = None
 ) -> dict:
-    """{"temperature", "validation": {before, after}, "test": …, "hand_labelled": …} for the adapter.
+    """{"temperature", "validation": {before, after}, "test": …, "held_out": {set name: entry}} for the adapter.
+
+    The held-out entries carry each file's fingerprint (training/held_out.py): the promotion gate compares
+    on them, and cannot re-evaluate an adapter later, so every set available now is measured here.
 
     ``base_model`` overrides the base recorded in the adapter (a Modal run records its volume copy of a local base)."""
     model, tokenizer = load_adapter(adapter_dir, base_model)
@@ -52,9 +57,11 @@ def calibrate_adapter(
     }
     test_lp, test_y = log_probs_and_labels(read_split(dataset_path, "test"))
     report["test"] = _summary(test_y, calibrated_probabilities(test_lp, temperature))
-    if labelled_path is not None and Path(labelled_path).exists():
-        records = list(read_jsonl(labelled_path))
+    report[METRICS_KEY] = {}
+    for held_out_set in held_out_sets:
+        records = list(read_jsonl(held_out_set.path))
         traces = [serialise_trace(trace_from_input(r["events"])) for r in records]
-        lp = digit_log_probs(model, tokenizer, traces)
-        report["hand_labelled"] = _summary(np.asarray([r["label"] for r in records]), calibrated_probabilities(lp, temperature))
+        probabilities = calibrated_probabilities(digit_log_probs(model, tokenizer, traces), temperature)
+        summary = _summary(np.asarray([r["label"] for r in records]), probabilities)
+        report[METRICS_KEY][held_out_set.name] = held_out_entry(summary, held_out_set)
     return report

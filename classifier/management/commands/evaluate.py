@@ -1,13 +1,18 @@
-"""`python manage.py evaluate --dataset FILE.jsonl --backend NAME [--json] [--plots DIR]`
+"""`python manage.py evaluate --dataset FILE.jsonl --backend NAME [--json] [--plots DIR] [--opaque-names]`
 
 Classifies every labelled line of FILE (``events``: terse trace or raw events; ``label``: 1-6 or
 ``class``: name) and reports accuracy, macro-F1 with a bootstrap 95% CI, per-class F1, the
-confusion matrix, ECE, Brier and reliability buckets. Lines that cannot be read (bad JSON,
-invalid trace, unknown label) are counted, listed and left out; they never stop the run.
+confusion matrix, ECE, Brier and reliability buckets. Lines may also say where they come from:
+``source`` (hand_written, browser, simulator, published, …), ``difficulty`` (clear, borderline) and
+``naming``; each one present gets its own table (n, accuracy, macro-F1, ECE, mean confidence per value).
+``--opaque-names`` renames every field to input_1, input_2, … first (classifier/opaque.py), to see how
+much the model leans on English names. Lines that cannot be read (bad JSON, invalid trace, unknown
+label) are counted, listed and left out; they never stop the run.
 """
 
+import dataclasses
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -15,11 +20,17 @@ from django.core.management.base import BaseCommand, CommandError
 
 from classifier.backends import DEFAULT_BACKEND, Backend, BackendUnavailable, Classification, get_backend
 from classifier.labels import CLASSES, CODES
+from classifier.opaque import opaque_names
 from classifier.trace import Trace, TraceError, trace_from_input
-from training.evaluation import evaluate_probabilities
+from training.evaluation import evaluate_groups, evaluate_probabilities
+from training.held_out import file_sha256
 from training.plots import confusion_svg, reliability_svg
+from training.plots_png import reliability_png
 
 CHUNK = 1000  # traces per backend call
+# Optional per-line facts to break the metrics down by: where a trace comes from, how hard it is, how its fields are named.
+GROUPINGS = ("source", "difficulty", "naming")
+UNSPECIFIED = "unspecified"  # a line without the fact, in a file where other lines have it
 
 
 @dataclass(frozen=True)
@@ -28,6 +39,7 @@ class Example:
     id: str | None
     trace: Trace
     label: int
+    groups: dict[str, str] = field(default_factory=dict)  # grouping -> value, for those the line has
 
 
 @dataclass(frozen=True)
@@ -55,8 +67,8 @@ def read_examples(path: Path) -> tuple[list[Example], list[Rejected]]:
                 record_id = str(record["id"]) if record.get("id") is not None else None
                 if "events" not in record:
                     raise ValueError("no 'events'")
-                label = _label(record)
-                examples.append(Example(number, record_id, trace_from_input(record["events"]), label))
+                label, groups = _label(record), _groups(record)
+                examples.append(Example(number, record_id, trace_from_input(record["events"]), label, groups))
             except (ValueError, TraceError, RecursionError) as exc:  # json.JSONDecodeError is a ValueError
                 rejected.append(Rejected(number, record_id, str(exc)))
     return examples, rejected
@@ -67,6 +79,29 @@ def classify_in_chunks(backend: Backend, traces: list[Trace]) -> list[Classifica
     for start in range(0, len(traces), CHUNK):
         results += backend.classify(traces[start : start + CHUNK])
     return results
+
+
+def _groups(record: dict) -> dict[str, str]:
+    groups = {}
+    for grouping in GROUPINGS:
+        value = record.get(grouping)
+        if value is None:
+            continue
+        if not isinstance(value, str) or not value.strip() or len(value) > 64:
+            raise ValueError(f"{grouping} {str(value)[:64]!r} is not a name (a non-empty string of at most 64 characters)")
+        groups[grouping] = value.strip()
+    return groups
+
+
+def breakdowns(examples: list[Example], probabilities: np.ndarray) -> dict[str, dict[str, dict]]:
+    """{"by_source": {value: metrics}, …} for each grouping that some example has."""
+    labels = np.asarray([e.label for e in examples])
+    result = {}
+    for grouping in GROUPINGS:
+        if any(grouping in e.groups for e in examples):
+            values = [e.groups.get(grouping, UNSPECIFIED) for e in examples]
+            result[f"by_{grouping}"] = evaluate_groups(labels, probabilities, values)
+    return result
 
 
 def _label(record: dict) -> int:
@@ -95,7 +130,10 @@ class Command(BaseCommand):
         parser.add_argument("--backend", default=DEFAULT_BACKEND, help=f"backend name (default {DEFAULT_BACKEND})")
         parser.add_argument("--model-version", type=int, help="a model version id (default: the backend's active model)")
         parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
-        parser.add_argument("--plots", type=Path, help="folder for reliability.svg and confusion.svg")
+        parser.add_argument("--plots", type=Path, help="folder for reliability.svg, reliability.png and confusion.svg")
+        parser.add_argument(
+            "--opaque-names", action="store_true", help="rename every field to input_1, input_2, … (first appearance order)"
+        )
         parser.add_argument("--seed", type=int, default=0, help="bootstrap seed")
 
     def handle(self, *args, **options) -> None:
@@ -105,6 +143,8 @@ class Command(BaseCommand):
         examples, rejected = read_examples(path)
         if not examples:
             raise CommandError(f"{path}: no valid labelled lines ({len(rejected)} rejected)")
+        if options["opaque_names"]:
+            examples = [dataclasses.replace(e, trace=opaque_names(e.trace)) for e in examples]
         try:
             classifications = classify_in_chunks(
                 get_backend(options["backend"], model_version_id=options.get("model_version")), [e.trace for e in examples]
@@ -117,11 +157,14 @@ class Command(BaseCommand):
         metrics = evaluate_probabilities(labels, probabilities, seed=options["seed"])
         report = {
             "dataset": str(path),
+            "dataset_sha256": file_sha256(path),  # the fingerprint the promotion gate compares held-out sets by
+            "opaque_names": options["opaque_names"],
             "backend": options["backend"],
             "model_versions": sorted({c.model_version for c in classifications}),
             "calibrated": all(c.calibrated for c in classifications),
             **metrics,
             "classes": [CLASSES[code] for code in CLASSES],
+            **breakdowns(examples, probabilities),
             "invalid": {"count": len(rejected), "lines": [r.as_dict() for r in rejected]},
         }
         if options["plots"]:
@@ -138,14 +181,17 @@ class Command(BaseCommand):
             raise CommandError(f"--plots {folder}: cannot create the folder ({exc.strerror or exc})") from exc
         reliability, confusion = folder / "reliability.svg", folder / "confusion.svg"
         reliability.write_text(reliability_svg(metrics["reliability"], ece=metrics["ece"]), encoding="utf-8")
+        png = reliability_png(metrics["reliability"], folder / "reliability.png", ece=metrics["ece"])
         confusion.write_text(confusion_svg(metrics["confusion_matrix"], list(CLASSES.values())), encoding="utf-8")
-        return [str(reliability), str(confusion)]
+        return [str(reliability), str(png), str(confusion)]
 
     def _write_tables(self, report: dict) -> None:
         out = self.stdout.write
         low, high = report["macro_f1_ci95"]
         out(f"dataset   {report['dataset']}  (backend {report['backend']}, model {', '.join(report['model_versions'])})")
         out(f"n         {report['n']} evaluated, {report['invalid']['count']} invalid lines excluded")
+        if report["opaque_names"]:
+            out("names     opaque (every field renamed input_1, input_2, …)")
         out(f"accuracy  {report['accuracy']:.4f}")
         out(f"macro-F1  {report['macro_f1']:.4f}  (95% bootstrap CI {low:.4f} - {high:.4f})")
         calibrated = "" if report["calibrated"] else "  (uncalibrated)"
@@ -165,6 +211,10 @@ class Command(BaseCommand):
         for code, name, row in zip(CLASSES, names, matrix, strict=True):
             out(f"  {f'{code} {name}':{width + 2}}" + " ".join(f"{n:5}" for n in row))
 
+        for grouping in GROUPINGS:
+            if f"by_{grouping}" in report:
+                self._write_group_table(grouping, report[f"by_{grouping}"])
+
         out("\nreliability (confidence bin: count, mean confidence, accuracy)")
         for bucket in report["reliability"]:
             line = f"  {bucket['low']:.1f}-{bucket['high']:.1f}  {bucket['count']:6}"
@@ -179,3 +229,12 @@ class Command(BaseCommand):
                 out(f"  {where}: {rejected['error']}")
         for plot in report.get("plots", []):
             out(f"wrote {plot}")
+
+    def _write_group_table(self, grouping: str, groups: dict[str, dict]) -> None:
+        out = self.stdout.write
+        width = max(len(grouping), *map(len, groups))
+        out(f"\nper {grouping} (macro-F1 over the classes present in each)")
+        out(f"  {grouping:{width}}  {'n':>5}  {'accuracy':>8}  {'macro-F1':>8}  {'ECE':>6}  {'mean conf':>9}")
+        for value, m in groups.items():
+            figures = f"{m['accuracy']:8.3f}  {m['macro_f1']:8.3f}  {m['ece']:6.3f}  {m['mean_confidence']:9.3f}"
+            out(f"  {value:{width}}  {m['n']:5}  {figures}")

@@ -2,7 +2,7 @@
 --dataset ID_OR_DIR [--max-steps N] [--epochs N] [--json]`
 
 Creates a training run and carries it through the runner: locally it trains in-process,
-then calibrates (T by NLL on the validation split), evaluates (test split, hand-labelled set),
+then calibrates (T by NLL on the validation split), evaluates (test split, each held-out set),
 registers a candidate model version and applies the promotion gate. On Modal it submits the
 job and Celery follows it (`training.poll_run`). With --json the last line is one JSON object.
 """
@@ -12,10 +12,10 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from training.held_out import held_out_entries
 from training.lora.config import PROFILES, AdapterTrainingConfig, ConfigError, validate_config
 from training.lora.dataset import dataset_register_folder
 from training.models import Dataset, TrainingRun
-from training.promotion import held_out
 from training.runs import training_run_create, training_run_start
 
 
@@ -91,8 +91,10 @@ class Command(BaseCommand):
 
     def _report(self, run: TrainingRun, *, as_json: bool) -> None:
         version = run.model_version
-        evaluated_on, scores = held_out(version.metrics)
-        headline = {"macro_f1": scores.get("macro_f1"), "ece": scores.get("ece"), "evaluated_on": evaluated_on}
+        held_out = {
+            name: {key: entry.get(key) for key in ("n", "macro_f1", "ece", "sha256")}
+            for name, entry in held_out_entries(version.metrics).items()
+        }
         losses = run.losses or {}
         train_losses = [point["loss"] for point in losses.get("train", [])]
         registered = f"registered {version.label} (id {version.pk}, {version.status})"
@@ -101,17 +103,16 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  train loss {train_losses[0]:.3f} → {train_losses[-1]:.3f}; best eval loss {losses.get('best_eval')}"
             )
-        scores = f"macro-F1 {headline['macro_f1']:.4f}, ECE {headline['ece']:.4f}"
-        self.stdout.write(f"  T = {version.temperature:.3f}; {headline['evaluated_on']}: {scores}")
+        scores = "; ".join(f"{name}: macro-F1 {m['macro_f1']:.4f}, ECE {m['ece']:.4f}" for name, m in held_out.items())
+        self.stdout.write(f"  T = {version.temperature:.3f}; {scores or 'no held-out set was available'}")
         self.stdout.write(f"  gate: {version.status_reason}")
         if as_json:
             payload = {
                 "model_version": version.pk,
                 "status": version.status,
                 "temperature": version.temperature,
-                "macro_f1": headline["macro_f1"],
-                "ece": headline["ece"],
-                "evaluated_on": headline["evaluated_on"],
+                "held_out": held_out,
+                "test": {key: version.metrics.get("test", {}).get(key) for key in ("n", "macro_f1", "ece")},
                 "training_run": run.pk,
                 "train_loss_first": train_losses[0] if train_losses else None,
                 "train_loss_last": train_losses[-1] if train_losses else None,

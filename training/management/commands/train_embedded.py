@@ -1,8 +1,8 @@
 """`python manage.py train_embedded [--count N] [--seed S] [--activate] [--json]`
 
 Simulates sessions, trains the embedded model, fits its temperature, evaluates it on the
-synthetic test split (raw and terse) and on the hand-labelled set (reported only, never
-used for training or tuning), and registers it as a model version.
+synthetic test split (raw and terse) and on each held-out set of FORMRECAP_HELD_OUT_SETS
+that is present (reported only, never used for training or tuning), and registers it as a model version.
 """
 
 import json
@@ -10,6 +10,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from training.embedded import EmbeddedConfig, EmbeddedConfigError
+from training.held_out import held_out_entries
 from training.services import embedded_model_train_and_register
 
 
@@ -37,17 +38,15 @@ class Command(BaseCommand):
             "temperature": model_version.temperature,
             "synthetic_test_raw": model_version.metrics["test_raw"],
             "synthetic_test_terse": model_version.metrics["test_terse"],
+            "held_out": held_out_entries(model_version.metrics),
         }
-        if "hand_labelled" in model_version.metrics:
-            report["hand_labelled"] = model_version.metrics["hand_labelled"]
         if options["json"]:
             self.stdout.write(json.dumps(report))
             return
         mv = model_version
         self.stdout.write(f"registered {mv.label} (id {mv.pk}, {mv.status}), T = {mv.temperature:.3f}")
-        for name in ("synthetic_test_raw", "synthetic_test_terse", "hand_labelled"):
-            if name in report:
-                m = report[name]
-                low, high = m["macro_f1_ci95"]
-                f1 = f"macro-F1 {m['macro_f1']:.4f} [{low:.3f}, {high:.3f}]"
-                self.stdout.write(f"  {name:22} n={m['n']:5}  {f1}  ECE {m['ece']:.4f}  Brier {m['brier']:.4f}")
+        rows = {name: report[name] for name in ("synthetic_test_raw", "synthetic_test_terse")} | report["held_out"]
+        for name, m in rows.items():
+            low, high = m["macro_f1_ci95"]
+            f1 = f"macro-F1 {m['macro_f1']:.4f} [{low:.3f}, {high:.3f}]"
+            self.stdout.write(f"  {name:22} n={m['n']:5}  {f1}  ECE {m['ece']:.4f}  Brier {m['brier']:.4f}")
