@@ -104,3 +104,26 @@ def stratified_split(records: list[dict], *, seed: int, fractions=(0.8, 0.1, 0.1
     for part in splits.values():
         rng.shuffle(part)
     return splits
+
+
+def split_by_group(
+    records: list[dict], *, key: str, seed: int, names=("validation", "dev", "test"), fractions=(0.4, 0.2, 0.4)
+) -> dict[str, list[dict]]:
+    """Whole groups (e.g. every session recorded on one form) go to one split, so a later split judges a model
+    on forms the earlier ones never showed it. Groups are shuffled by ``seed`` and dealt out until each split
+    holds its share of the records."""
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for record in records:
+        groups[str(record.get(key))].append(record)
+    order = sorted(groups)
+    random.Random(seed).shuffle(order)
+    total = len(records)
+    splits: dict[str, list[dict]] = {name: [] for name in names}
+    targets = [fraction * total for fraction in fractions]
+    current = 0
+    for group in order:
+        # Move on once this split has its share, but never leave a later split without a group.
+        while current < len(names) - 1 and len(splits[names[current]]) >= targets[current]:
+            current += 1
+        splits[names[current]] += groups[group]
+    return splits

@@ -45,7 +45,11 @@ FORMRECAP_HELD_OUT_SETS = {
     name: BASE_DIR / path
     for name, path in env.dict(
         "FORMRECAP_HELD_OUT_SETS",
-        default={"hand_labelled": "training/data/hand_labelled.jsonl", "browser_test": "training/data/browser/test.jsonl"},
+        default={
+            "hand_labelled": "training/data/hand_labelled.jsonl",
+            "hand_written_test": "training/data/hand_written_test.jsonl",
+            "browser_test": "training/data/browser/test.jsonl",
+        },
     ).items()
 }
 # The one-file variable of earlier releases still names the hand-labelled set.

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from formrecap.ingest import schema
 from formrecap.ingest.schema import SchemaError, normalise_field_name, parse_batch, parse_batch_json
 
 VALID = {
@@ -164,3 +165,27 @@ def test_arbitrary_bytes_raise_only_schema_errors(body):
 def test_arbitrary_events_raise_only_schema_errors(events):
     with contextlib.suppress(SchemaError):
         parse_batch(with_changes(events=events), max_events=500)
+
+
+_values = st.one_of(
+    st.none(), st.booleans(), st.integers(-5, 2**40), st.text(max_size=70), st.sampled_from(["email", "too_short", "file", "a\n"])
+)
+_events = st.fixed_dictionaries(
+    {"type": st.sampled_from(["focus", "blur", "input", "scroll", "exit", "submit", "hide", "show", "keydown"])},
+    optional={
+        "ts": st.one_of(st.integers(-5, 8 * 24 * 3600 * 1000), _values),
+        "field": st.one_of(st.sampled_from(["email", "cardNumber", "card_number", "x" * 65]), _values),
+        "kind": st.one_of(st.sampled_from(["email", "region", "passport"]), _values),
+        "validation": _values,
+        "duration_ms": st.one_of(st.integers(-5, 10**10), _values),
+        "value": _values,
+    },
+)
+
+
+@given(_events)
+@settings(max_examples=400, deadline=None)
+def test_the_fast_path_accepts_only_events_the_full_checks_leave_unchanged(raw):
+    # An event accepted as it is must be exactly what the full checks would have built from it.
+    if schema._already_valid(raw):
+        assert schema._checked_event(raw) == raw

@@ -5,7 +5,7 @@ from collections import Counter
 import pytest
 
 from classifier.trace import normalise_events, serialise_trace
-from training.datasets import deduplicate, read_jsonl, stratified_split, write_jsonl
+from training.datasets import deduplicate, read_jsonl, split_by_group, stratified_split, write_jsonl
 from training.simulator import simulate_sessions
 
 
@@ -90,3 +90,14 @@ def test_jsonl_round_trip(tmp_path):
     records = [{"id": "a", "events": [{"type": "exit", "ts": 1}]}, {"id": "b", "events": "exit"}]
     assert write_jsonl(tmp_path / "x.jsonl", records) == 2
     assert list(read_jsonl(tmp_path / "x.jsonl")) == records
+
+
+def test_split_by_group_keeps_each_form_in_one_split_and_fills_every_split():
+    records = [{"id": i, "form": f"form_{i % 10}", "label": 1 + i % 6} for i in range(300)]
+    splits = split_by_group(records, key="form", seed=3)
+    assert sorted(r["id"] for part in splits.values() for r in part) == list(range(300))
+    forms = {name: {r["form"] for r in part} for name, part in splits.items()}
+    assert all(forms.values()) and not (forms["validation"] & forms["dev"] or forms["dev"] & forms["test"])
+    assert not forms["validation"] & forms["test"]
+    assert 90 <= len(splits["validation"]) <= 150 and len(splits["test"]) >= 60
+    assert splits == split_by_group(records, key="form", seed=3)

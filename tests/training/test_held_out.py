@@ -18,8 +18,9 @@ def sets(settings, tmp_path) -> dict[str, Path]:
 
 def test_the_default_sets_live_in_training_where_the_image_has_them():
     configured = django_settings.FORMRECAP_HELD_OUT_SETS
-    assert list(configured) == ["hand_labelled", "browser_test"]
-    assert configured["hand_labelled"].is_file() and configured["hand_labelled"].parent.parts[-2:] == ("training", "data")
+    assert list(configured) == ["hand_labelled", "hand_written_test", "browser_test"]
+    for name in ("hand_labelled", "hand_written_test"):
+        assert configured[name].is_file() and configured[name].parent.parts[-2:] == ("training", "data")
     assert configured["browser_test"].parts[-4:] == ("training", "data", "browser", "test.jsonl")
     dockerignore = (Path(django_settings.BASE_DIR) / ".dockerignore").read_text().split()
     assert not any(line.startswith("training") for line in dockerignore)

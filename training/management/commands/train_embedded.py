@@ -40,12 +40,17 @@ class Command(BaseCommand):
             "synthetic_test_terse": model_version.metrics["test_terse"],
             "held_out": held_out_entries(model_version.metrics),
         }
+        # Recorded browser sessions: the validation split calibrated the model, the dev split is a report.
+        for name in ("validation_browser", "dev_browser"):
+            if name in model_version.metrics:
+                report[name] = model_version.metrics[name]
         if options["json"]:
             self.stdout.write(json.dumps(report))
             return
         mv = model_version
         self.stdout.write(f"registered {mv.label} (id {mv.pk}, {mv.status}), T = {mv.temperature:.3f}")
-        rows = {name: report[name] for name in ("synthetic_test_raw", "synthetic_test_terse")} | report["held_out"]
+        shown = ("synthetic_test_raw", "synthetic_test_terse", "validation_browser", "dev_browser")
+        rows = {name: report[name] for name in shown if name in report} | report["held_out"]
         for name, m in rows.items():
             low, high = m["macro_f1_ci95"]
             f1 = f"macro-F1 {m['macro_f1']:.4f} [{low:.3f}, {high:.3f}]"
