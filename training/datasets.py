@@ -63,8 +63,16 @@ class DedupStats:
         }
 
 
+def _is_thin(record: dict) -> bool:
+    return str(record.get("variant", "")).startswith("thin_")
+
+
 def deduplicate(records: Iterable[dict]) -> tuple[list[dict], DedupStats]:
-    """Keep the first of each exact trace and of each structural shape; each record gets its terse ``trace``."""
+    """Keep the first of each exact trace and of each structural shape; each record gets its terse ``trace``.
+
+    Thin sessions (training/simulator/thin.py) share a handful of shapes on purpose, each with several labels at
+    their odds: keeping only the first of a shape would keep one label and teach certainty. Only exact repeats
+    of those are dropped."""
     kept: list[dict] = []
     exact_seen: set[str] = set()
     shape_seen: set[tuple] = set()
@@ -78,7 +86,7 @@ def deduplicate(records: Iterable[dict]) -> tuple[list[dict], DedupStats]:
             continue
         exact_seen.add(text)
         shape = structural_key(trace)
-        if shape in shape_seen:
+        if shape in shape_seen and not _is_thin(record):
             near += 1
             continue
         shape_seen.add(shape)

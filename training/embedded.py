@@ -28,6 +28,7 @@ from .calibration import calibrated_probabilities, fit_temperature
 from .datasets import deduplicate, read_jsonl, stratified_split
 from .evaluation import evaluate_probabilities
 from .simulator import GENERATOR_VERSION, simulate_sessions
+from .simulator.behaviours import TIMING_ONLY_VARIANTS
 from .simulator.core import BALANCED_MIX
 
 MODEL_NAME = "embedded-lr"
@@ -71,7 +72,7 @@ def _views(records: list[dict], *, rng: random.Random | None = None, blur_dropou
         raw = trace_from_input(record["events"])
         terse = parse_trace(record["trace"])
         # A bot that only timing gives away looks human as a terse trace: learn it from its raw form only.
-        views = [raw] if record.get("variant") == "instant_focus_exit" else [raw, terse]
+        views = [raw] if record.get("variant") in TIMING_ONLY_VARIANTS else [raw, terse]
         traces += views
         labels += [record["label"]] * len(views)
         if rng is not None and record["label"] != 5 and rng.random() < blur_dropout:
@@ -160,7 +161,7 @@ def _recorded(path: str | None) -> tuple[np.ndarray, np.ndarray] | None:
 
 def _single_view(records: list[dict], view: str) -> tuple[np.ndarray, np.ndarray]:
     if view == "terse":  # the bots only raw timing reveals are judged on their raw form (test_raw)
-        records = [r for r in records if r.get("variant") != "instant_focus_exit"]
+        records = [r for r in records if r.get("variant") not in TIMING_ONLY_VARIANTS]
     traces = [trace_from_input(r["events"]) if view == "raw" else parse_trace(r["trace"]) for r in records]
     return features_matrix(traces), np.asarray([r["label"] for r in records])
 

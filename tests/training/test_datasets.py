@@ -101,3 +101,11 @@ def test_split_by_group_keeps_each_form_in_one_split_and_fills_every_split():
     assert not forms["validation"] & forms["test"]
     assert 90 <= len(splits["validation"]) <= 150 and len(splits["test"]) >= 60
     assert splits == split_by_group(records, key="form", seed=3)
+
+
+def test_thin_sessions_of_one_shape_keep_their_labels():
+    def thin(ms: int, label: int) -> dict:
+        return {"variant": "thin_scroll_exit", "label": label, "events": f"scroll:page({ms}ms), exit"}
+
+    kept, _ = deduplicate([thin(3000, 6), thin(3100, 6), thin(3200, 3), thin(3200, 2)])
+    assert [r["label"] for r in kept] == [6, 6, 3]  # near-duplicates stay, the exact repeat goes

@@ -265,12 +265,23 @@ def _automation_bot(rng: random.Random, form: Form, rec: Recorder) -> str:
                 rec.wait(rng.uniform(1, 10))
                 rec.blur(name, rng.choice(("required", "invalid_format", "invalid")))
         rec.exit()
-        return f"automation_{variant}"
+        return _automation_variant(variant, typing)
     if variant == "fill_cycle" and rng.random() < 0.6:
         rec.submit()
     else:
         rec.exit()
-    return f"automation_{variant}"
+    return _automation_variant(variant, typing)
+
+
+# Bots whose terse trace reads like a fluent visitor's: only raw timing gives them away, so they are learnt
+# (and judged) from their raw events only.
+TIMING_ONLY_VARIANTS = frozenset(
+    ["instant_focus_exit"] + [f"automation_typed_{v}" for v in AUTOMATION_VARIANTS if v != "fill_blocked"]
+)
+
+
+def _automation_variant(variant: str, typing: bool) -> str:
+    return f"automation_typed_{variant}" if typing else f"automation_{variant}"
 
 
 # --- 6 committed_leave -----------------------------------------------------------------
