@@ -95,7 +95,8 @@ def _distraction(e: _Evidence) -> tuple[list[str], str]:
 
 def _comparison_shopping(e: _Evidence) -> tuple[list[str], str]:
     signals = []
-    browsed = [f for f in e.looked_only if is_informational(f)] or e.looked_only
+    kinds = e.trace.kind_map()
+    browsed = [f for f in e.looked_only if is_informational(f) or kinds.get(f) == "region"] or e.looked_only
     if browsed:
         visits = sum(e.activity[f]["focus"] for f in browsed)
         signals.append(f"looked at {_names(browsed)} ({_plural(visits, 'visit')}) without typing")
@@ -130,6 +131,8 @@ def _bot(e: _Evidence) -> tuple[list[str], str]:
     if e.trace.timing is not None:
         signals.append(f"whole session in {human_duration(e.trace.timing.duration_ms)}")
     runs = [t.field for t in tokens if t.kind == "input"]
+    if runs and len(runs) >= 3 and all(t.count == 1 for t in tokens if t.kind == "input"):
+        signals.append(f"each of {_plural(len(set(runs)), 'field')} set in a single input event, as automation tools do")
     if tokens and tokens[-1].kind == "submit":
         in_order = len(runs) == len(set(runs))
         signals.append("each field filled once, in order, then submitted" if in_order else "ended in a submit")
@@ -138,9 +141,11 @@ def _bot(e: _Evidence) -> tuple[list[str], str]:
 
 def _committed_leave(e: _Evidence) -> tuple[list[str], str]:
     signals = []
-    required = [f for f in e.activity if is_requirement(f)]
+    kinds = e.trace.kind_map()
+    required = [f for f in e.activity if is_requirement(f) or kinds.get(f) == "file"]
     if required:
-        signals.append(f"looked at {_names(required)} and left")
+        uploads = " (a file upload)" if any(kinds.get(f) == "file" for f in required) else ""
+        signals.append(f"looked at {_names(required)}{uploads} and left")
     if e.looked_only:
         typed_too = f", typed {_names(e.typed)}" if e.typed else ""
         signals.append(f"focused {_plural(len(e.looked_only), 'field')} without typing{typed_too}")

@@ -6,7 +6,7 @@ import pytest
 from classifier.backends import BackendUnavailable, get_backend
 from classifier.embedded_model import EmbeddedModel
 from classifier.explain import explain, human_duration
-from classifier.trace import parse_trace
+from classifier.trace import normalise_events, parse_trace
 
 # One clear case per class, written from DESIGN.md.
 CLEAR = {
@@ -93,3 +93,15 @@ def test_explanations_only_claim_what_the_trace_shows():
     assert "ended in a submit" in unordered_bot.signals
     one_key = explain(parse_trace("focus:a, input:a, blur:a, focus:b, input:b, exit"), 4)
     assert one_key.signals[0] == "typed 2 fields fluently (2 keystrokes), no errors"
+
+
+def test_explanations_read_field_kinds_and_automation():
+    events = [
+        {"type": "focus", "field": "input_4", "kind": "file", "ts": 0},
+        {"type": "blur", "field": "input_4", "ts": 3000},
+        {"type": "exit", "ts": 4000},
+    ]
+    leaver = explain(normalise_events(events), 6)
+    assert leaver.signals[0] == "looked at input_4 (a file upload) and left"
+    script = explain(parse_trace("focus:a, input:a, blur:a, focus:b, input:b, blur:b, focus:c, input:c, blur:c, submit"), 5)
+    assert "each of 3 fields set in a single input event, as automation tools do" in script.signals
