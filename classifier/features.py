@@ -69,11 +69,15 @@ def _feature_values(trace: Trace) -> list[float]:  # noqa: C901 - one pass over 
     kinds = trace.kind_map()
 
     # A kind says what the name may not: an upload is a requirement and an e-mail box no price region, in any language.
-    def is_req(field: str) -> bool:
-        return kinds.get(field) == "file" or is_requirement(field)
+    if kinds:
 
-    def is_info(field: str) -> bool:
-        return kinds.get(field) not in NOT_INFORMATIONAL_KINDS and is_informational(field)
+        def is_req(field: str) -> bool:
+            return kinds.get(field) == "file" or is_requirement(field)
+
+        def is_info(field: str) -> bool:
+            return kinds.get(field) not in NOT_INFORMATIONAL_KINDS and is_informational(field)
+    else:
+        is_req, is_info = is_requirement, is_informational
 
     keystrokes = 0
     fields: set[str] = set()

@@ -148,6 +148,11 @@ def _token_text(token: Token) -> str:
     return f"{token.kind}:{token.field}"
 
 
+@lru_cache(maxsize=8192)  # sessions repeat a few focus/blur tokens many times; building a frozen Token is not free
+def _field_token(kind: str, field: str | None, reason: str | None) -> Token:
+    return Token(kind, field, reason=reason)
+
+
 def normalise_events(events: list[dict], *, max_tokens: int | None = MAX_TOKENS, keep_tail: bool = False) -> Trace:
     """Raw snippet events -> tokens (input runs compressed, idle gaps made explicit) and their timing."""
     try:
@@ -192,19 +197,19 @@ def normalise_events(events: list[dict], *, max_tokens: int | None = MAX_TOKENS,
             if field in focused_at:
                 focus_to_input.append(ts - focused_at.pop(field))
         elif kind == "focus":
-            tokens.append(Token("focus", field))
+            tokens.append(_field_token("focus", field, None))
             focused_at[field] = ts
             if "kind" in event:
                 kinds[field] = event["kind"]
         elif kind == "blur":
-            tokens.append(Token("blur", field, reason=event.get("validation")))
+            tokens.append(_field_token("blur", field, event.get("validation")))
             focused_at.pop(field, None)
         elif kind == "scroll":
             tokens.append(Token("scroll", field or "page", duration_ms=event["duration_ms"]))
         elif kind in TAB_VISIBILITY:
             pass  # the time the tab was hidden is the gap to the next event: idle, written as scroll above
         else:
-            tokens.append(Token(kind))
+            tokens.append(_field_token(kind, None, None))
         previous_ts = ts
     if run_field is not None:
         tokens.append(Token("input", run_field, count=run_count))

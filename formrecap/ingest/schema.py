@@ -165,30 +165,52 @@ def _event(raw: object) -> dict:
 
 
 _FIELD_KIND_SET = frozenset(FIELD_KINDS)
+_NORMAL_FIELDS: set[str] = set()  # names seen already normalised and valid: a set lookup beats re-checking
+_MAX_NORMAL_FIELDS = 100_000
 
 
-def _already_valid(raw: object) -> bool:
+def _normal_field(field: object) -> bool:
+    if type(field) is not str:
+        return False
+    if field in _NORMAL_FIELDS:
+        return True
+    if _valid_field_name(field) != field:
+        return False
+    if len(_NORMAL_FIELDS) < _MAX_NORMAL_FIELDS:
+        _NORMAL_FIELDS.add(field)
+    return True
+
+
+def _already_valid(raw: object) -> bool:  # noqa: PLR0911 - one early answer per event type, on the hot path
+    """Whether ``raw`` is exactly what the full checks would build. Counting keys stands in for comparing key
+    sets: every key an event type allows is looked up below, so the right count means no other key."""
     if type(raw) is not dict:
         return False
-    kind = raw.get("type")
-    allowed = EVENT_KEYS.get(kind) if type(kind) is str else None
     ts = raw.get("ts")
-    if allowed is None or not raw.keys() <= allowed or type(ts) is not int or not 0 <= ts <= MAX_TS_MS:
+    if type(ts) is not int or not 0 <= ts <= MAX_TS_MS:
         return False
-    field = raw.get("field")
-    if field is None:
-        if "field" in raw or kind in FIELD_EVENTS:
-            return False
-    elif type(field) is not str or _valid_field_name(field) != field:
-        return False
+    kind = raw.get("type")
+    if kind == "input":
+        return len(raw) == 3 and _normal_field(raw.get("field"))
     if kind == "focus":
-        return "kind" not in raw or (type(raw["kind"]) is str and raw["kind"] in _FIELD_KIND_SET)
+        field_kind = raw.get("kind", _FIELD_KIND_SET)
+        if field_kind is not _FIELD_KIND_SET and (type(field_kind) is not str or field_kind not in _FIELD_KIND_SET):
+            return False
+        return len(raw) == 3 + ("kind" in raw) and _normal_field(raw.get("field"))
     if kind == "blur":
-        return "validation" not in raw or (type(raw["validation"]) is str and REASON_RE.fullmatch(raw["validation"]) is not None)
+        reason = raw.get("validation", REASON_RE)
+        if reason is not REASON_RE and (type(reason) is not str or REASON_RE.fullmatch(reason) is None):
+            return False
+        return len(raw) == 3 + ("validation" in raw) and _normal_field(raw.get("field"))
+    if type(kind) is not str or kind not in EVENT_KEYS:
+        return False
+    has_field = "field" in raw
+    if has_field and not _normal_field(raw["field"]):
+        return False
     if kind == "scroll":
         duration = raw.get("duration_ms")
-        return type(duration) is int and 0 <= duration <= MAX_TS_MS
-    return True
+        return type(duration) is int and 0 <= duration <= MAX_TS_MS and len(raw) == 3 + has_field
+    return len(raw) == 2 + has_field
 
 
 def _checked_event(raw: object) -> dict:
