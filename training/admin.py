@@ -284,6 +284,8 @@ class ModelVersionAdmin(SuperuserOnlyAdmin):
         "status_reason",
         "artifact_uri",
         "temperature",
+        "verbalized_calibration",
+        "deployments",
         "metrics",
         "training_config",
         "data_manifest",

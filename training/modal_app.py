@@ -227,6 +227,9 @@ def vllm_command(model: str, adapters: dict[str, Path], *, port: int = VLLM_PORT
     """The ``vllm serve`` command line: the base with LoRA enabled, adapters by name, logprobs available."""
     command = ["vllm", "serve", model, "--host", "0.0.0.0", "--port", str(port)]  # noqa: S104 - inside the container
     command += ["--max-logprobs", str(MAX_LOGPROBS), "--max-model-len", "4096"]
+    # The `vllm` backend restricts answers to the six digit tokens: only processed log-probs are then over the digits
+    # alone (raw ones stay vocabulary-wide), and the checkpoint's generation_config.json must not reshape them.
+    command += ["--logprobs-mode", "processed_logprobs", "--generation-config", "vllm"]
     command += ["--enable-lora", "--max-lora-rank", str(max_lora_rank), "--max-loras", str(max(1, min(len(adapters), 8)))]
     if adapters:
         command += ["--lora-modules", *(f"{name}={folder}" for name, folder in adapters.items())]

@@ -22,6 +22,11 @@ class ModelVersion(models.Model):
     data_manifest = models.JSONField(default=dict)
     metrics = models.JSONField(default=dict)
     temperature = models.FloatField(default=1.0)
+    # For backends with no log-probs (Cloudflare): stated confidence -> P(correct), fitted on the validation split
+    # (training/verbalized.py), {"method", "x", "y", "n", "ece_before", "ece_after", ...}; empty: none fitted.
+    verbalized_calibration = models.JSONField(default=dict, blank=True)
+    # Where the adapter is served, by backend: {"cloudflare": {"finetune_id", "name", "model", "published_at", ...}}.
+    deployments = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.CANDIDATE)
     status_reason = models.TextField(blank=True)
     # The version that was live when this one was activated: rollback goes back along these links.

@@ -71,6 +71,24 @@ def model_version_held_out_record(*, model_version: ModelVersion, entries: dict[
     return model_version
 
 
+def model_version_deployment_record(*, model_version: ModelVersion, backend: str, record: dict) -> ModelVersion:
+    """Set where (and whether) the version is served by ``backend``, e.g. its Cloudflare finetune; other backends'
+    records are kept (merged in the locked row, like the held-out entries)."""
+    with transaction.atomic():
+        locked = ModelVersion.objects.select_for_update().get(pk=model_version.pk)
+        deployments = {**(locked.deployments or {}), backend: record}
+        ModelVersion.objects.filter(pk=model_version.pk).update(deployments=deployments)
+    model_version.refresh_from_db()
+    return model_version
+
+
+def model_version_verbalized_calibration_set(*, model_version: ModelVersion, calibration: dict) -> ModelVersion:
+    """Store the fitted stated-confidence map (training/verbalized.py); the Cloudflare backend applies it."""
+    ModelVersion.objects.filter(pk=model_version.pk).update(verbalized_calibration=calibration)
+    model_version.refresh_from_db()
+    return model_version
+
+
 def embedded_model_train_and_register(*, config: EmbeddedConfig, activate: bool | None = None) -> ModelVersion:
     """Train the embedded model, save it under FORMRECAP_MODEL_DIR, register it.
 

@@ -2,7 +2,8 @@
 
 from .base import Backend, BackendUnavailable, Classification, Explanation
 
-BACKEND_NAMES = ("embedded", "peft")
+# claude and zero_shot are baselines for evaluation (no adapter, uncalibrated), not meant to serve a site.
+BACKEND_NAMES = ("embedded", "peft", "vllm", "cloudflare", "claude", "zero_shot")
 DEFAULT_BACKEND = "embedded"
 
 
@@ -21,6 +22,22 @@ def get_backend(name: str = DEFAULT_BACKEND, *, model_version_id: int | None = N
         from .embedded import EmbeddedBackend
 
         return EmbeddedBackend(model_version)
+    if name == "vllm":
+        from .vllm import VllmBackend
+
+        return VllmBackend(model_version)
+    if name == "cloudflare":
+        from .cloudflare import CloudflareBackend
+
+        return CloudflareBackend(model_version)
+    if name == "claude":
+        from .claude import ClaudeBackend
+
+        return ClaudeBackend(model_version)
+    if name == "zero_shot":
+        from .zero_shot import ZeroShotBackend
+
+        return ZeroShotBackend(model_version)
     from .peft import PeftBackend
 
     return PeftBackend(model_version)

@@ -11,14 +11,13 @@ from pathlib import Path
 from training.models import ModelVersion
 from training.selectors import model_version_active
 
+from ..readout import digit_log_probs, digit_probabilities, load_adapter
 from ..trace import Trace, serialise_trace
 from .base import BackendUnavailable, Classification, calibrated_classifications
 
 
 @lru_cache(maxsize=2)
 def _load(artifact_uri: str):
-    from training.lora.readout import load_adapter
-
     return load_adapter(Path(artifact_uri))
 
 
@@ -42,10 +41,6 @@ class PeftBackend:
         self.model_version = model_version
 
     def classify(self, traces: Sequence[Trace]) -> list[Classification]:
-        from scipy.special import softmax
-
-        from training.lora.readout import digit_log_probs
-
         log_probs = digit_log_probs(self.model, self.tokenizer, [serialise_trace(t) for t in traces])
-        probabilities = softmax(log_probs / self.model_version.temperature, axis=-1)
+        probabilities = digit_probabilities(log_probs, self.model_version.temperature)
         return calibrated_classifications(traces, probabilities, self.model_version)

@@ -55,3 +55,63 @@ FORMRECAP_HELD_OUT_SETS = {
 # The one-file variable of earlier releases still names the hand-labelled set.
 if env.str("FORMRECAP_HELD_OUT_PATH", default=""):
     FORMRECAP_HELD_OUT_SETS["hand_labelled"] = BASE_DIR / env.str("FORMRECAP_HELD_OUT_PATH")
+
+# Cloudflare Workers AI (the `cloudflare` backend and `publish_cloudflare_adapter`). No credentials: the backend
+# answers "unavailable" and publishing refuses before any request.
+FORMRECAP_CLOUDFLARE_ACCOUNT_ID = env("FORMRECAP_CLOUDFLARE_ACCOUNT_ID", default="")
+FORMRECAP_CLOUDFLARE_API_TOKEN = env("FORMRECAP_CLOUDFLARE_API_TOKEN", default="")
+FORMRECAP_CLOUDFLARE_BASE_URL = env("FORMRECAP_CLOUDFLARE_BASE_URL", default="https://api.cloudflare.com/client/v4")
+# The Workers AI model a request runs; empty: the one the adapter was published for (recorded on its model version).
+FORMRECAP_CLOUDFLARE_MODEL = env("FORMRECAP_CLOUDFLARE_MODEL", default="")
+FORMRECAP_CLOUDFLARE_TIMEOUT_SECONDS = env.float("FORMRECAP_CLOUDFLARE_TIMEOUT_SECONDS", default=30.0)
+# Attempts per request, the first included; 429 and 5xx are retried (honouring Retry-After up to the cap).
+FORMRECAP_CLOUDFLARE_MAX_ATTEMPTS = env.int("FORMRECAP_CLOUDFLARE_MAX_ATTEMPTS", default=3)
+FORMRECAP_CLOUDFLARE_MAX_RETRY_AFTER_SECONDS = env.float("FORMRECAP_CLOUDFLARE_MAX_RETRY_AFTER_SECONDS", default=30.0)
+# Requests in flight at once (Workers AI has no batch endpoint for text generation: one request per trace).
+FORMRECAP_CLOUDFLARE_CONCURRENCY = env.int("FORMRECAP_CLOUDFLARE_CONCURRENCY", default=4)
+# Bases Cloudflare accepts LoRA adapters for, HuggingFace id -> Workers AI model. Its documented list has changed
+# (older docs: these four, rank <= 8, < 100 MB; newer: larger bases such as google/gemma-3-12b-it=@cf/google/gemma-3-12b-it
+# and mistralai/Mistral-Small-3.1-24B-Instruct-2503=@cf/mistralai/mistral-small-3.1-24b-instruct), so it is a setting.
+# Env: "google/gemma-2b-it=@cf/google/gemma-2b-it-lora,...".
+FORMRECAP_CLOUDFLARE_BASE_MODELS = env.dict(
+    "FORMRECAP_CLOUDFLARE_BASE_MODELS",
+    default={
+        "mistralai/Mistral-7B-Instruct-v0.2": "@cf/mistral/mistral-7b-instruct-v0.2-lora",
+        "google/gemma-2b-it": "@cf/google/gemma-2b-it-lora",
+        "google/gemma-7b-it": "@cf/google/gemma-7b-it-lora",
+        "meta-llama/Llama-2-7b-chat-hf": "@cf/meta-llama/llama-2-7b-chat-hf-lora",
+    },
+)
+
+# Zero-shot baselines. `claude`: the Anthropic Messages API (ANTHROPIC_API_KEY), strict JSON, no adapter.
+FORMRECAP_CLAUDE_BASELINE_MODEL = env("FORMRECAP_CLAUDE_BASELINE_MODEL", default="claude-haiku-4-5")
+FORMRECAP_CLAUDE_BASELINE_TIMEOUT_SECONDS = env.float("FORMRECAP_CLAUDE_BASELINE_TIMEOUT_SECONDS", default=30.0)
+FORMRECAP_CLAUDE_BASELINE_MAX_RETRIES = env.int("FORMRECAP_CLAUDE_BASELINE_MAX_RETRIES", default=2)
+FORMRECAP_CLAUDE_BASELINE_CONCURRENCY = env.int("FORMRECAP_CLAUDE_BASELINE_CONCURRENCY", default=4)
+# `zero_shot`: a local base model (folder or hub id) read out by first-token digits with no adapter; with
+# --model-version, that adapter's own base instead.
+FORMRECAP_ZERO_SHOT_BASE_MODEL = env("FORMRECAP_ZERO_SHOT_BASE_MODEL", default="")
+
+# The `vllm` backend: the OpenAI-compatible vLLM server training/modal_app.py deploys (`serve`), base + LoRA adapters.
+# Base URL of the server (Modal web endpoint, with or without /v1); empty: the backend answers "unavailable".
+FORMRECAP_VLLM_BASE_URL = env("FORMRECAP_VLLM_BASE_URL", default="")
+# Modal proxy auth (the endpoint has requires_proxy_auth): a proxy auth token's id and secret, sent as
+# Modal-Key / Modal-Secret headers. Empty: no headers (a server of your own, or the tests' local one).
+FORMRECAP_VLLM_MODAL_KEY = env("FORMRECAP_VLLM_MODAL_KEY", default="")
+FORMRECAP_VLLM_MODAL_SECRET = env("FORMRECAP_VLLM_MODAL_SECRET", default="")
+# Per request; a cold Modal container takes minutes to start, and the retries below cover the first calls.
+FORMRECAP_VLLM_TIMEOUT_SECONDS = env.float("FORMRECAP_VLLM_TIMEOUT_SECONDS", default=30.0)
+# Retries after the first attempt on connection errors, timeouts, 429 and 5xx; the wait doubles from BACKOFF.
+FORMRECAP_VLLM_RETRIES = env.int("FORMRECAP_VLLM_RETRIES", default=2)
+FORMRECAP_VLLM_BACKOFF_SECONDS = env.float("FORMRECAP_VLLM_BACKOFF_SECONDS", default=1.0)
+# Circuit breaker: after this many failed requests in a row, fail fast for the cool-down, then try one request.
+FORMRECAP_VLLM_BREAKER_FAILURES = env.int("FORMRECAP_VLLM_BREAKER_FAILURES", default=5)
+FORMRECAP_VLLM_BREAKER_COOLDOWN_SECONDS = env.float("FORMRECAP_VLLM_BREAKER_COOLDOWN_SECONDS", default=30.0)
+# Prompts per /v1/completions request (the endpoint takes a list).
+FORMRECAP_VLLM_BATCH_SIZE = env.int("FORMRECAP_VLLM_BATCH_SIZE", default=32)
+# Restrict the answer to the six digit tokens (allowed_token_ids). Only a server started with
+# --logprobs-mode processed_logprobs then returns log-probs over the digits alone; any other returns vocabulary-wide
+# top-N, which the backend renormalises over the digits found (STACK.md). TOP_LOGPROBS must not exceed the server's
+# --max-logprobs (training/modal_app.py starts it with 20).
+FORMRECAP_VLLM_RESTRICT_TO_DIGITS = env.bool("FORMRECAP_VLLM_RESTRICT_TO_DIGITS", default=True)
+FORMRECAP_VLLM_TOP_LOGPROBS = env.int("FORMRECAP_VLLM_TOP_LOGPROBS", default=20)

@@ -1,5 +1,7 @@
-"""Builders for the training tests: run configs for the tiny base, operator-labelled sessions, held-out metrics."""
+"""Builders for the training tests: run configs for the tiny base, a separable labelled set, operator-labelled sessions,
+held-out metrics."""
 
+import random
 from pathlib import Path
 
 from classifier.models import SessionLabel
@@ -7,7 +9,9 @@ from formrecap.models import Site
 from tests.classifier.helpers import recorded_session
 from training.held_out import METRICS_KEY, held_out_sets_available
 from training.lora.config import AdapterTrainingConfig
+from training.lora.dataset import _example
 from training.simulator import simulate_sessions
+from training.simulator.forms import INFO_REGIONS, KINDS, REQUIREMENT_FIELDS
 
 
 def tiny_config(tiny_base: Path, **double) -> AdapterTrainingConfig:
@@ -39,3 +43,29 @@ def held_out_metrics(macro_f1: float, ece: float, *, n: int = 96) -> dict:
             for s in held_out_sets_available()
         }
     }
+
+
+# One unmistakable shape per class (a separable set), with field names varied so nothing is a duplicate.
+SHAPES = {
+    1: "focus:{f}, input:{f}(x{n}), blur:{f}(invalid_format), focus:{f}, input:{f}(x3), blur:{f}(invalid_format), exit",
+    2: "focus:{f}, input:{f}(x{n}), blur:{f}, scroll:page({idle}ms), exit",
+    3: "focus:{r}, blur:{r}, scroll:page(2000ms), focus:{r2}, blur:{r2}, focus:{r}, blur:{r}, exit",
+    4: "focus:{f}, input:{f}(x{n}), blur:{f}, focus:{g}, input:{g}(x2), exit",
+    5: "input:{f}(x{n}), input:message(x{burst}), submit",
+    6: "scroll:page(1500ms), focus:{q}, blur:{q}, exit",
+}
+
+
+def separable_examples(per_class: int, seed: int = 0) -> list[dict]:
+    rng = random.Random(seed)
+    names = sorted({name for kind in KINDS.values() for name in kind.names})
+    examples = []
+    for code, shape in SHAPES.items():
+        for _ in range(per_class):
+            f, g = rng.sample(names, 2)
+            trace = shape.format(
+                f=f, g=g, n=rng.randint(4, 20), idle=rng.randint(60, 900) * 1000, burst=rng.randint(150, 600),
+                r=rng.choice(INFO_REGIONS), r2=rng.choice(INFO_REGIONS), q=rng.choice(REQUIREMENT_FIELDS),
+            )  # fmt: skip
+            examples.append(_example(trace, code, "a clear case", 0.9, "simulator"))
+    return examples

@@ -11,9 +11,10 @@ import trl
 from django.core.management import call_command
 from transformers import AutoTokenizer
 
+from classifier.prompting import supports_system_role
+from classifier.readout import digit_log_probs, load_adapter
 from training.lora.config import AdapterTrainingConfig
-from training.lora.prompt import chat_record, supports_system_role
-from training.lora.readout import digit_log_probs, load_adapter
+from training.lora.prompt import chat_record
 from training.lora.tiny import TINY_MARKER
 from training.lora.train import fine_tune
 

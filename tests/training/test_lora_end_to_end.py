@@ -4,7 +4,6 @@ gate applied. Takes about a minute."""
 
 import io
 import json
-import random
 
 import numpy as np
 import pytest
@@ -12,39 +11,14 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from classifier.backends import get_backend
+from classifier.readout import digit_log_probs, digit_token_ids, load_adapter
 from classifier.trace import parse_trace
+from tests.training.helpers import SHAPES, separable_examples
 from training.lora.config import AdapterTrainingConfig, ConfigError, validate_config
-from training.lora.dataset import _example, dataset_assemble
-from training.lora.readout import digit_log_probs, digit_token_ids, load_adapter
+from training.lora.dataset import dataset_assemble
 from training.models import ModelVersion, TrainingRun
-from training.simulator.forms import INFO_REGIONS, KINDS, REQUIREMENT_FIELDS
 
 pytestmark = pytest.mark.django_db
-
-# One unmistakable shape per class (a separable set), with field names varied so nothing is a duplicate.
-SHAPES = {
-    1: "focus:{f}, input:{f}(x{n}), blur:{f}(invalid_format), focus:{f}, input:{f}(x3), blur:{f}(invalid_format), exit",
-    2: "focus:{f}, input:{f}(x{n}), blur:{f}, scroll:page({idle}ms), exit",
-    3: "focus:{r}, blur:{r}, scroll:page(2000ms), focus:{r2}, blur:{r2}, focus:{r}, blur:{r}, exit",
-    4: "focus:{f}, input:{f}(x{n}), blur:{f}, focus:{g}, input:{g}(x2), exit",
-    5: "input:{f}(x{n}), input:message(x{burst}), submit",
-    6: "scroll:page(1500ms), focus:{q}, blur:{q}, exit",
-}
-
-
-def separable_examples(per_class: int, seed: int = 0) -> list[dict]:
-    rng = random.Random(seed)
-    names = sorted({name for kind in KINDS.values() for name in kind.names})
-    examples = []
-    for code, shape in SHAPES.items():
-        for _ in range(per_class):
-            f, g = rng.sample(names, 2)
-            trace = shape.format(
-                f=f, g=g, n=rng.randint(4, 20), idle=rng.randint(60, 900) * 1000, burst=rng.randint(150, 600),
-                r=rng.choice(INFO_REGIONS), r2=rng.choice(INFO_REGIONS), q=rng.choice(REQUIREMENT_FIELDS),
-            )  # fmt: skip
-            examples.append(_example(trace, code, "a clear case", 0.9, "simulator"))
-    return examples
 
 
 @pytest.fixture
@@ -59,7 +33,7 @@ def test_fine_tune_calibrate_register_and_gate_on_cpu(tiny_model, active_embedde
     out = io.StringIO()
     call_command(
         "train_adapter", "--runner", "local", "--profile", "cloudflare", "--base-model", str(tiny_model),
-        "--dataset", str(dataset.pk), "--max-steps", "150", "--learning-rate", "5e-3", "--batch-size", "8",
+        "--dataset", str(dataset.pk), "--max-steps", "250", "--learning-rate", "5e-3", "--batch-size", "8",
         "--grad-accum", "1", "--max-length", "192", "--json", stdout=out,
     )  # fmt: skip
     report = json.loads(out.getvalue().strip().splitlines()[-1])

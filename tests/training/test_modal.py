@@ -137,6 +137,8 @@ def test_vllm_command_serves_the_base_with_lora_and_logprobs(tmp_path):
     )
     assert command[:3] == ["vllm", "serve", "google/gemma-2b-it"]
     assert command[command.index("--max-logprobs") + 1] == "20"
+    assert command[command.index("--logprobs-mode") + 1] == "processed_logprobs"
+    assert command[command.index("--generation-config") + 1] == "vllm"
     assert "--enable-lora" in command
     assert command[command.index("--lora-modules") + 1 :][:2] == ["run-7=/artifacts/adapters/7", "run-9=/artifacts/adapters/9"]
     assert "--lora-modules" not in modal_app.vllm_command("google/gemma-2b-it", {})

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from classifier.readout import digit_log_probs, load_adapter
 from classifier.trace import serialise_trace, trace_from_input
 
 from ..calibration import brier_score, calibrated_probabilities, expected_calibration_error, fit_temperature
@@ -16,7 +17,6 @@ from ..datasets import read_jsonl
 from ..evaluation import evaluate_probabilities
 from ..held_out import METRICS_KEY, HeldOutSet, held_out_entry
 from .dataset import read_split
-from .readout import digit_log_probs, load_adapter
 
 SUMMARY_KEYS = ("n", "accuracy", "macro_f1", "macro_f1_ci95", "ece", "brier", "mean_confidence")
 

@@ -6,7 +6,8 @@ Arithmetic of the defaults (the published run): 884 examples / effective batch 1
 
 from dataclasses import asdict, dataclass, field
 
-# Bases Cloudflare serves BYO-LoRA adapters for (their Workers AI names in comments).
+# Bases Cloudflare serves BYO-LoRA adapters for (their Workers AI names in comments). The default where Django settings
+# are not loaded (a Modal container); elsewhere FORMRECAP_CLOUDFLARE_BASE_MODELS decides (cloudflare_accepted_bases).
 CLOUDFLARE_BASE_MODELS = {
     "mistralai/Mistral-7B-Instruct-v0.2",  # @cf/mistral/mistral-7b-instruct-v0.2-lora
     "google/gemma-2b-it",  # @cf/google/gemma-2b-it-lora
@@ -80,13 +81,48 @@ def validate_config(config: AdapterTrainingConfig, *, base_is_local_stand_in: bo
         rank = config.lora_settings()["r"]
         if rank > CLOUDFLARE_MAX_RANK:
             raise ConfigError(f"Cloudflare Workers AI accepts LoRA rank ≤ {CLOUDFLARE_MAX_RANK}, got r={rank}")
-        if config.base_model not in CLOUDFLARE_BASE_MODELS and not base_is_local_stand_in:
+        accepted = cloudflare_accepted_bases()
+        if config.base_model not in accepted and not base_is_local_stand_in:
             raise ConfigError(
                 f"Cloudflare Workers AI does not serve LoRA adapters for {config.base_model!r}; "
-                f"use one of {', '.join(sorted(CLOUDFLARE_BASE_MODELS))}"
+                f"use one of {', '.join(sorted(accepted))}"
             )
 
 
 def check_adapter_size(config: AdapterTrainingConfig, adapter_bytes: int) -> None:
     if config.profile == "cloudflare" and adapter_bytes > CLOUDFLARE_MAX_ADAPTER_BYTES:
         raise ConfigError(f"adapter is {adapter_bytes / 2**20:.0f} MB; Cloudflare Workers AI accepts at most 300 MB")
+
+
+def cloudflare_accepted_bases() -> set[str]:
+    """The setting FORMRECAP_CLOUDFLARE_BASE_MODELS (Cloudflare's list has changed), or the default above where
+    Django settings are not configured (training runs in a Modal container without them)."""
+    try:
+        from django.conf import settings
+
+        if settings.configured:
+            return set(settings.FORMRECAP_CLOUDFLARE_BASE_MODELS)
+    except (ImportError, AttributeError):
+        pass
+    return set(CLOUDFLARE_BASE_MODELS)
+
+
+def check_cloudflare_adapter(adapter_config: dict, *, adapter_bytes: int, base_model: str, accepted_bases: set[str]) -> None:
+    """Refuse, before any upload, an adapter Cloudflare Workers AI cannot serve (the cloudflare profile's limits)."""
+    if adapter_config.get("peft_type", "LORA") != "LORA":
+        raise ConfigError(f"Cloudflare serves LoRA adapters, not {adapter_config.get('peft_type')}")
+    if adapter_config.get("use_dora"):
+        raise ConfigError("Cloudflare serves plain LoRA: a DoRA adapter must be trained with the cloudflare profile")
+    if adapter_config.get("modules_to_save"):
+        # Full copies of whole layers (lm_head): a LoRA server applies low-rank deltas only.
+        raise ConfigError(f"Cloudflare cannot load modules_to_save ({', '.join(adapter_config['modules_to_save'])})")
+    ranks = [adapter_config.get("r", 0), *(adapter_config.get("rank_pattern") or {}).values()]
+    if max(ranks) > CLOUDFLARE_MAX_RANK:
+        raise ConfigError(f"Cloudflare Workers AI accepts LoRA rank ≤ {CLOUDFLARE_MAX_RANK}, got r={max(ranks)}")
+    if adapter_bytes >= CLOUDFLARE_MAX_ADAPTER_BYTES:
+        raise ConfigError(f"adapter is {adapter_bytes / 2**20:.0f} MB; Cloudflare Workers AI accepts less than 300 MB")
+    if base_model not in accepted_bases:
+        raise ConfigError(
+            f"Cloudflare Workers AI does not serve LoRA adapters for {base_model!r}; "
+            f"accepted (FORMRECAP_CLOUDFLARE_BASE_MODELS): {', '.join(sorted(accepted_bases)) or 'none'}"
+        )

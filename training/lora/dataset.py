@@ -2,7 +2,7 @@
 
     python manage.py assemble_dataset --simulated 1200 --claude var/data/claude/claude.jsonl
 
-Every example is written in the model format (training.lora.prompt) next to its label and
+Every example is written in the model format (classifier/prompting.py) next to its label and
 terse trace, so the same files serve fine-tuning, calibration and evaluation.
 """
 

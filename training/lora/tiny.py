@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
-from .prompt import SYSTEM_PROMPT, answer_text, user_message
+from classifier.prompting import SYSTEM_PROMPT, answer_text, user_message
 
 TINY_MARKER = "formrecap_tiny.json"
 SPECIAL_TOKENS = ["<|pad|>", "<|bos|>", "<|eos|>", "<|system|>", "<|user|>", "<|assistant|>", "<|end|>"]

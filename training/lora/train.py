@@ -16,8 +16,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from classifier.prompting import supports_system_role
+
 from .config import AdapterTrainingConfig, check_adapter_size, validate_config
-from .prompt import prompt_completion, supports_system_role
+from .prompt import prompt_completion
 from .tiny import is_tiny_model
 
 

@@ -81,6 +81,9 @@ def validation_error(rng: random.Random, form: Form, form_type: str, rec: Record
     reasons = list(KINDS[kind].reasons or ("invalid_format",))
     reason = rng.choice(reasons)
     typed = _keystrokes(rng, kind)
+    # Recorded visitors often glance at the rate table or the rules beside a field that keeps refusing them.
+    consulted = regions_for(rng, form_type)
+    consult = 0.3 if rng.random() < 0.35 else 0.0
     for attempt in range(tries):
         if attempt and variant == "cascade" and len(reasons) > 1:
             reason = rng.choice([r for r in reasons if r != reason])
@@ -89,6 +92,8 @@ def validation_error(rng: random.Random, form: Form, form_type: str, rec: Record
         rec.fill(name, keystrokes, reason)
         if rng.random() < 0.35:
             rec.scroll(rng.uniform(600, 4500))
+        if attempt < tries - 1 and rng.random() < consult:  # checks the allowed range or the rules, then retries
+            rec.look(rng.choice(consulted), rng.uniform(700, 5000))
 
     if variant == "two_fields":
         later = [(k, n) for k, n in form[index + 1 :] if KINDS[k].reasons]
@@ -235,6 +240,14 @@ def bot(rng: random.Random, form: Form, form_type: str, rec: Recorder) -> str:
             rec.blur(name)
     if variant in ("injection_exit", "instant_focus_exit"):
         rec.exit()
+    elif rng.random() < 0.3:
+        # The site refuses the submit (a field the script skipped, a value it got wrong): failures, then the script
+        # gives up. The browser recorder shows these; they are no visitor blocked by a field.
+        for _, name in rng.sample(fields, k=min(len(fields), rng.randint(1, 3))):
+            rec.wait(rng.uniform(1, 10))
+            rec.blur(name, rng.choice(("required", "invalid_format", "invalid")))
+        rec.exit()
+        return f"{variant}_blocked"
     else:
         rec.submit()
     return variant

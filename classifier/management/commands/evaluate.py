@@ -7,7 +7,8 @@ confusion matrix, ECE, Brier and reliability buckets. Lines may also say where t
 ``naming``; each one present gets its own table (n, accuracy, macro-F1, ECE, mean confidence per value).
 ``--opaque-names`` renames every field to input_1, input_2, … first (classifier/opaque.py), to see how
 much the model leans on English names. Lines that cannot be read (bad JSON, invalid trace, unknown
-label) are counted, listed and left out; they never stop the run.
+label) are counted, listed and left out; they never stop the run. So are traces a generating backend (cloudflare,
+claude) answered outside the model format ("unanswered"): the metrics are over the answered ones, n says how many.
 """
 
 import dataclasses
@@ -22,6 +23,7 @@ from classifier.backends import DEFAULT_BACKEND, Backend, BackendUnavailable, Cl
 from classifier.labels import CLASSES, CODES
 from classifier.opaque import opaque_names
 from classifier.trace import Trace, TraceError, trace_from_input
+from classifier.verbalized import MalformedAnswer
 from training.evaluation import evaluate_groups, evaluate_probabilities
 from training.held_out import file_sha256
 from training.plots import confusion_svg, reliability_svg
@@ -74,10 +76,13 @@ def read_examples(path: Path) -> tuple[list[Example], list[Rejected]]:
     return examples, rejected
 
 
-def classify_in_chunks(backend: Backend, traces: list[Trace]) -> list[Classification]:
-    results: list[Classification] = []
+def classify_in_chunks(backend: Backend, traces: list[Trace]) -> list[Classification | MalformedAnswer]:
+    """A Classification per trace, or, from backends that generate text (``classify_each``), the MalformedAnswer
+    in place of an answer that was not in the model format."""
+    classify = getattr(backend, "classify_each", backend.classify)
+    results: list[Classification | MalformedAnswer] = []
     for start in range(0, len(traces), CHUNK):
-        results += backend.classify(traces[start : start + CHUNK])
+        results += classify(traces[start : start + CHUNK])
     return results
 
 
@@ -146,11 +151,20 @@ class Command(BaseCommand):
         if options["opaque_names"]:
             examples = [dataclasses.replace(e, trace=opaque_names(e.trace)) for e in examples]
         try:
-            classifications = classify_in_chunks(
+            results = classify_in_chunks(
                 get_backend(options["backend"], model_version_id=options.get("model_version")), [e.trace for e in examples]
             )
         except BackendUnavailable as exc:
             raise CommandError(str(exc)) from exc
+        unanswered = [
+            Rejected(e.line, e.id, str(r)) for e, r in zip(examples, results, strict=True) if isinstance(r, MalformedAnswer)
+        ]
+        answered = [(e, r) for e, r in zip(examples, results, strict=True) if not isinstance(r, MalformedAnswer)]
+        if not answered:
+            raise CommandError(
+                f"the backend answered none of the {len(examples)} traces in the model format: {unanswered[0].error}"
+            )
+        examples, classifications = [e for e, _ in answered], [r for _, r in answered]
 
         labels = np.asarray([e.label for e in examples])
         probabilities = np.asarray([c.probabilities for c in classifications], dtype=np.float64)
@@ -166,6 +180,7 @@ class Command(BaseCommand):
             "classes": [CLASSES[code] for code in CLASSES],
             **breakdowns(examples, probabilities),
             "invalid": {"count": len(rejected), "lines": [r.as_dict() for r in rejected]},
+            "unanswered": {"count": len(unanswered), "lines": [r.as_dict() for r in unanswered]},
         }
         if options["plots"]:
             report["plots"] = self._write_plots(Path(options["plots"]), metrics)
@@ -189,7 +204,8 @@ class Command(BaseCommand):
         out = self.stdout.write
         low, high = report["macro_f1_ci95"]
         out(f"dataset   {report['dataset']}  (backend {report['backend']}, model {', '.join(report['model_versions'])})")
-        out(f"n         {report['n']} evaluated, {report['invalid']['count']} invalid lines excluded")
+        unanswered = f", {report['unanswered']['count']} malformed answers excluded" if report["unanswered"]["count"] else ""
+        out(f"n         {report['n']} evaluated, {report['invalid']['count']} invalid lines excluded{unanswered}")
         if report["opaque_names"]:
             out("names     opaque (every field renamed input_1, input_2, …)")
         out(f"accuracy  {report['accuracy']:.4f}")
@@ -225,6 +241,11 @@ class Command(BaseCommand):
         if report["invalid"]["count"]:
             out(f"\ninvalid lines ({report['invalid']['count']}, excluded)")
             for rejected in report["invalid"]["lines"]:
+                where = f"line {rejected['line']}" + (f" ({rejected['id']})" if rejected["id"] else "")
+                out(f"  {where}: {rejected['error']}")
+        if report["unanswered"]["count"]:
+            out(f"\nmalformed answers ({report['unanswered']['count']}, excluded)")
+            for rejected in report["unanswered"]["lines"]:
                 where = f"line {rejected['line']}" + (f" ({rejected['id']})" if rejected["id"] else "")
                 out(f"  {where}: {rejected['error']}")
         for plot in report.get("plots", []):

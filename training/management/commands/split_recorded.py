@@ -2,6 +2,11 @@
 
 Splits browser-recorded sessions by form into validation (calibration), dev (reports) and test (held out:
 never trained, calibrated or tuned on; the promotion gate's `browser_test` set). Prints the counts.
+
+A session that ends without exit or submit (a tab hidden and never shown again, a visitor who went idle) is
+classified by the product only when the sweep abandons it, with its trailing inactivity and then `exit`
+(classifier.services.session_trace); such sessions get that ending here, so they are judged as the product
+reads them.
 """
 
 import json
@@ -10,7 +15,16 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from formrecap.models import default_abandonment_timeout
 from training.datasets import read_jsonl, split_by_group, write_jsonl
+
+
+def as_the_product_reads_it(record: dict) -> dict:
+    events = record["events"]
+    if not events or events[-1]["type"] in ("exit", "submit"):
+        return record
+    ended = {"type": "exit", "ts": events[-1]["ts"] + default_abandonment_timeout() * 1000}
+    return {**record, "events": [*events, ended], "ending": "inactivity_sweep"}
 
 
 class Command(BaseCommand):
@@ -25,7 +39,7 @@ class Command(BaseCommand):
         path: Path = options["recorded"]
         if not path.is_file():
             raise CommandError(f"{path}: no such file")
-        records = list(read_jsonl(path))
+        records = [as_the_product_reads_it(r) for r in read_jsonl(path)]
         if not records:
             raise CommandError(f"{path}: no sessions")
         splits = split_by_group(records, key="form", seed=options["seed"])

@@ -1,0 +1,536 @@
+"""Records labelled raw snippet sessions: scripted visitors on the realistic forms, in real Debian Chromium.
+
+    from training.browser.recorder import record_sessions
+    summary = record_sessions(count=720, seed=20261201, out=Path("training/data/browser/recorded.jsonl"))
+
+Pages are served by ``context.route`` on the collector's origin; the repo's snippet (minified as
+``formrecap/snippet.py`` serves it) posts to the collector (``collector.py``). Every session gets a fresh browser
+context with Playwright's fake clock paused, so human pauses and absences of minutes cost no real time and the
+same seed gives the same forms, names, personas and events. One JSON line per session:
+``{"id", "label", "class", "source": "browser", "form", "naming", "variant", "difficulty", "departure", "events",
+"batches"}``. A session whose batches did not all arrive is recorded once more and, if still incomplete, reported
+as lost (never silently dropped).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import rjsmin
+
+from classifier.labels import CLASSES, CODES
+
+from .collector import Collector
+from .forms import CLOCK_START, TEMPLATES, landing_page, other_page, render_page, thanks_page
+from .naming import LANGUAGES, SCHEMES
+from .personas import LEAVING, VARIANTS, VARIANTS_BY_NAME, Variant
+from .values import Person
+from .visitor import KEY_CLOCK_JS, Profile, Visitor
+
+REPO = Path(__file__).resolve().parents[2]
+SNIPPET = REPO / "formrecap" / "snippet" / "v1" / "formrecap.js"
+SNIPPET_PATH = "/snippet/v1/formrecap.js"
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's build (`make chromium`), never a downloaded one
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    # a wheel notch scrolls at once: with animation the scroll would run on real time, outside the fake clock
+    "--disable-smooth-scrolling",
+]
+VIEWPORTS = ((1280, 720), (1366, 768), (1440, 900), (1536, 864), (1920, 1080), (1280, 800))
+# where sites put the tag: in the head (as documented), async in the head, or at the end of the body
+SNIPPET_PLACES = ("head", "head", "async", "body")
+FLUSH_MS = 5000  # the snippet's periodic flush (data-flush-ms default)
+ARRIVAL_TIMEOUT_S = 5.0
+SOURCE = "browser"
+
+
+@dataclass(frozen=True)
+class SessionPlan:
+    index: int
+    id: str
+    variant: str
+    label: int
+    cls: str
+    difficulty: str
+    form: str
+    naming: str
+    departure: str
+    seed: int
+    viewport: tuple[int, int]
+    snippet_at: str
+
+
+@dataclass
+class Summary:
+    seconds: float = 0.0
+    recorded: int = 0
+    lost: list[dict] = field(default_factory=list)  # {"id", "variant", "reason"}
+    retried: int = 0
+    stray_sessions: int = 0  # snippet sessions on a form the persona did not use
+    page_errors: list[str] = field(default_factory=list)
+    classes: Counter = field(default_factory=Counter)
+    variants: Counter = field(default_factory=Counter)
+    naming: Counter = field(default_factory=Counter)
+    forms: Counter = field(default_factory=Counter)
+    departures: Counter = field(default_factory=Counter)
+    difficulty: Counter = field(default_factory=Counter)
+    events: int = 0
+    phases: Counter = field(default_factory=Counter)  # seconds per phase, summed over the browsers
+
+    @property
+    def per_second(self) -> float:
+        return self.recorded / self.seconds if self.seconds else 0.0
+
+    def add(self, record: dict) -> None:
+        self.recorded += 1
+        self.classes[record["class"]] += 1
+        self.variants[f"{record['class']}/{record['variant']}"] += 1
+        self.naming[record["naming"]] += 1
+        self.forms[record["form"]] += 1
+        self.departures[record["departure"]] += 1
+        self.difficulty[record["difficulty"]] += 1
+        self.events += len(record["events"])
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["per_second"] = round(self.per_second, 3)
+        data["seconds"] = round(self.seconds, 1)
+        data["phases"] = {name: round(value, 1) for name, value in self.phases.items()}
+        return data
+
+
+# -- planning -------------------------------------------------------------------------------------------------
+
+
+def _stable_seed(*parts: object) -> int:
+    return int.from_bytes(hashlib.sha256(":".join(map(str, parts)).encode()).digest()[:8], "big")
+
+
+def plan_sessions(
+    count: int, seed: int, *, classes: Iterable[str] | None = None, forms: Iterable[str] | None = None
+) -> list[SessionPlan]:
+    """Balanced classes, variants drawn per class, a form that supports the variant, a naming scheme, a departure."""
+    wanted = [CLASSES[code] for code in sorted(CLASSES)] if classes is None else [_class_name(c) for c in classes]
+    form_names = list(TEMPLATES) if forms is None else list(forms)
+    unknown = [name for name in form_names if name not in TEMPLATES]
+    if unknown:
+        raise ValueError(f"unknown form {unknown[0]!r}; known: {', '.join(TEMPLATES)}")
+    rng = random.Random(seed)
+    plans: list[SessionPlan] = []
+    usable: dict[str, list[Variant]] = {}
+    for name in wanted:
+        usable[name] = [v for v in VARIANTS if v.label == name and any(v.needs(TEMPLATES[f]) for f in form_names)]
+        if not usable[name]:
+            raise ValueError(f"no variant of {name} fits the forms {', '.join(form_names)}")
+    # every class the same share; within a class, variants in turn from a shuffled deck (even coverage)
+    labels = [wanted[i % len(wanted)] for i in range(count)]
+    rng.shuffle(labels)
+    decks: dict[str, list[Variant]] = {name: [] for name in wanted}
+    form_decks: dict[str, list[str]] = {}
+    for index, name in enumerate(labels):
+        if not decks[name]:
+            decks[name] = rng.sample(usable[name], len(usable[name]))
+        variant = decks[name].pop()
+        fitting = [f for f in form_names if variant.needs(TEMPLATES[f])]
+        deck = form_decks.setdefault(variant.name, [])
+        if not deck:
+            deck.extend(rng.sample(fitting, len(fitting)))
+        form = deck.pop()
+        plans.append(
+            SessionPlan(
+                index=index,
+                id=f"br-{seed}-{index:04d}",
+                variant=variant.name,
+                label=CODES[name],
+                cls=name,
+                difficulty=variant.difficulty,
+                form=form,
+                naming=rng.choice(SCHEMES),
+                departure=rng.choice(variant.departures),
+                seed=_stable_seed(seed, index),
+                viewport=rng.choice(VIEWPORTS),
+                snippet_at=rng.choice(SNIPPET_PLACES),
+            )
+        )
+    return plans
+
+
+def _class_name(value: str) -> str:
+    value = str(value).strip()
+    if value.isdigit() and int(value) in CLASSES:
+        return CLASSES[int(value)]
+    if value in CODES:
+        return value
+    raise ValueError(f"unknown class {value!r}; known: {', '.join(f'{c}={n}' for c, n in CLASSES.items())}")
+
+
+# -- recording one session ------------------------------------------------------------------------------------
+
+
+def snippet_source() -> str:
+    # what visitors download: formrecap/snippet.py minifies the source the same way
+    return rjsmin.jsmin(SNIPPET.read_text(encoding="utf-8"), keep_bang_comments=True)
+
+
+class Lost(Exception):
+    """A session whose batches did not all arrive (or that sent nothing)."""
+
+
+class Recorder:
+    """Records plans one after another in one browser: a fresh page per session, in a context reused for a while.
+
+    The context holds the routes (this session's pages), the fake clock (installed and paused once; every new
+    page starts from the same instant) and the keystroke clock script. Where Playwright's in-page clock
+    controller is missing, each session gets a fresh context instead and time goes through ``page.clock``.
+    """
+
+    def __init__(self, browser, collector: Collector, *, snippet: str | None = None, pages_per_context: int = 40):
+        self.browser = browser
+        self.collector = collector
+        self.snippet = snippet if snippet is not None else snippet_source()
+        self.pages_per_context = pages_per_context
+        self.page_errors: list[str] = []
+        self.seconds: Counter = Counter()  # where the time goes: open (page and load), visit, arrive, close
+        self._context = None
+        self._used = 0
+        self._pages: dict[str, tuple[str, str]] = {}  # path -> (body, content type) of the session being recorded
+        self._seen: list[str] = []  # ingest requests the page made while Playwright could see them
+        self._failed: list[str] = []
+        self._shared = True
+
+    def _lap(self, phase: str, since: float) -> None:
+        self.seconds[phase] += time.perf_counter() - since
+
+    def _serve(self, route) -> None:
+        path = route.request.url[len(self.collector.origin) :].split("?", 1)[0].split("#", 1)[0] or "/"
+        body, content_type = self._pages.get(path) or (other_page(path), "text/html")
+        route.fulfill(body=body, content_type=content_type + "; charset=utf-8")
+
+    def _new_context(self):
+        endpoint = self.collector.endpoint
+        context = self.browser.new_context(locale="en-US", timezone_id="Europe/London")
+        context.on("request", lambda request: request.url.startswith(endpoint) and self._seen.append(request.method))
+        context.on(
+            "requestfailed", lambda request: request.url.startswith(endpoint) and self._failed.append(str(request.failure))
+        )
+        context.route(lambda url: url.startswith(self.collector.origin) and not url.startswith(endpoint), self._serve)
+        # a datetime: Playwright for Python reads a plain number as seconds
+        context.clock.install(time=CLOCK_START - timedelta(seconds=1))
+        context.clock.pause_at(CLOCK_START)  # from here on, time moves only when a persona lets it
+        context.add_init_script(KEY_CLOCK_JS)
+        context.set_default_timeout(15_000)
+        return context
+
+    def _page(self):
+        if self._context is None or not self._shared or self._used >= self.pages_per_context:
+            self.close()
+            self._context = self._new_context()
+            self._used = 0
+        self._used += 1
+        return self._context.new_page()
+
+    def close(self) -> None:
+        if self._context is not None:
+            self._context.close()
+            self._context = None
+
+    def record(self, plan: SessionPlan, *, attempt: int = 0) -> dict:
+        variant = VARIANTS_BY_NAME[plan.variant]
+        template = TEMPLATES[plan.form]
+        rng = random.Random(plan.seed)
+        origin = self.collector.origin
+        site_key = f"pk_rec_{plan.index}_{attempt}"
+        rendered = render_page(
+            template,
+            plan.naming,
+            site_key=site_key,
+            snippet_url=origin + SNIPPET_PATH,
+            endpoint=self.collector.endpoint,
+            salt=str(plan.seed),
+            snippet_at=plan.snippet_at,
+        )
+        form_url = origin + template.path
+        self._pages = {
+            SNIPPET_PATH: (self.snippet, "application/javascript"),
+            template.path: (rendered.html, "text/html"),
+            "/": (landing_page(template, form_url), "text/html"),
+            "/thanks": (thanks_page(), "text/html"),
+        }
+        self._seen, self._failed = [], []
+        seen, failed = self._seen, self._failed
+        clock = time.perf_counter()
+        page = self._page()
+        try:
+            width, height = plan.viewport
+            page.set_viewport_size({"width": width, "height": height})
+            page.on("pageerror", lambda exc: self.page_errors.append(f"{plan.id}: {exc}"))
+            if plan.departure == "back":  # arriving from a landing page, so the back button has somewhere to go
+                page.goto(origin + "/")
+                page.click("#start")
+                page.wait_for_url(form_url)
+            else:
+                page.goto(form_url)
+            self._lap("open", clock)
+            clock = time.perf_counter()
+            locale = plan.naming if plan.naming in LANGUAGES else "en"
+            person = Person.make(rng, locale, template)
+            profile = Profile.draw(rng, fluent=variant.fluent)
+            visitor = Visitor(page, rendered, rng, person, profile, origin=origin)
+            if not visitor.in_page_clock and self._shared:
+                # page.clock logs every advance for later pages: sharing a context would replay them all
+                self._shared = False
+            variant.run(visitor, plan.departure)
+            navigated = thanked = False
+            if not page.is_closed():
+                navigated = not page.url.startswith(form_url)
+                thanked = page.url.startswith(origin + "/thanks")
+                if not navigated:
+                    visitor.wait(FLUSH_MS + 1600)  # the periodic flush sends what is left (a held-back blur too)
+            terminal = visitor.departure in LEAVING or navigated
+            departure = visitor.departure or plan.departure
+            self._lap("visit", clock)
+            clock = time.perf_counter()
+
+            def ready() -> bool:
+                return _complete(self.collector.batches(site_key), terminal=terminal) and self.collector.received(
+                    site_key
+                ) >= len(seen)
+
+            alive = not page.is_closed() and not navigated
+            if alive:
+                page.evaluate("1")  # a round trip lets Playwright report the last requests
+            arrived = self.collector.wait(ready, 1.0 if alive else ARRIVAL_TIMEOUT_S)
+            for tries in range(5 if alive else 0):
+                if arrived:
+                    break
+                # a send that failed is retried by the snippet 1 s, 2 s, 4 s… later on its own (fake) clock
+                visitor.wait(1000 << tries)
+                page.evaluate("1")
+                arrived = self.collector.wait(ready, 1.0)
+            self._lap("arrive", clock)
+            clock = time.perf_counter()
+        finally:
+            if not page.is_closed():
+                page.close()
+            self._lap("close", clock)
+        batches = self.collector.batches(site_key)
+        self.collector.forget(site_key)  # the exit of a page closed here (a tab left open) is not part of it
+        if not arrived:
+            raise Lost(
+                f"batches missing: got seqs {_seqs(batches)}, terminal expected={terminal}, requests seen={len(seen)}, "
+                f"failed={failed[:3]}, collector refused={len(self.collector.refused)}"
+            )
+        main = [b for b in batches if b["form"]["id"] == rendered.form_id]
+        stray = len({b["session_id"] for b in batches if b["form"]["id"] != rendered.form_id})
+        if len({b["session_id"] for b in main}) != 1:
+            raise Lost(f"expected one snippet session on the form, got {len({b['session_id'] for b in main})}")
+        events = [event for batch in sorted(main, key=lambda b: b["seq"]) for event in batch["events"]]
+        if not events:
+            raise Lost("the session sent no events")
+        kinds = {event["type"] for event in events}
+        if "submit" in kinds:
+            departure = "submit"
+        elif thanked:
+            departure = "submit_exit"  # the site took the submit and navigated itself: the snippet saw a page leaving
+        elif departure == "submit":
+            departure = "submit_blocked"  # the site refused the bot's submit: the session just stops
+        elif departure == "stay":
+            departure = "timeout"  # the tab stays open; the site's inactivity timeout ends it
+        return {
+            "id": plan.id,
+            "label": plan.label,
+            "class": plan.cls,
+            "source": SOURCE,
+            "form": plan.form,
+            "naming": plan.naming,
+            "variant": plan.variant,
+            "difficulty": plan.difficulty,
+            "departure": departure,
+            "events": events,
+            "batches": len(main),
+            "_stray": stray,
+        }
+
+
+def _seqs(batches: list[dict]) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for batch in batches:
+        out.setdefault(batch["session_id"][:8], []).append(batch["seq"])
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def _complete(batches: list[dict], *, terminal: bool) -> bool:
+    """Every snippet session's seqs run from 0 without a gap; a page that went away has sent its exit (or submit)."""
+    if not batches:
+        return False
+    by_session: dict[str, dict[int, dict]] = {}
+    for batch in batches:
+        by_session.setdefault(batch["session_id"], {})[batch["seq"]] = batch
+    for seqs in by_session.values():
+        if sorted(seqs) != list(range(len(seqs))):
+            return False
+    if terminal:
+        ended = any(e["type"] in ("exit", "submit") for seqs in by_session.values() for e in seqs[max(seqs)]["events"])
+        return ended
+    return True
+
+
+def record_one(recorder: Recorder, plan: SessionPlan) -> tuple[dict | None, dict | None, int]:
+    """(record, lost, retries): a lost session is recorded once more (the same seed replays the same visit)."""
+    reason = ""
+    for attempt in range(2):
+        try:
+            return recorder.record(plan, attempt=attempt), None, attempt
+        except Lost as exc:
+            reason = str(exc)
+        except Exception as exc:  # a persona that could not act on the page is reported, not hidden
+            reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
+            recorder.close()  # whatever state the context was left in, the next session starts a new one
+    return None, {"id": plan.id, "variant": plan.variant, "form": plan.form, "naming": plan.naming, "reason": reason}, 1
+
+
+# -- many sessions --------------------------------------------------------------------------------------------
+
+
+def _launch(playwright):
+    if not CHROMIUM.exists():
+        raise RuntimeError(f"{CHROMIUM} is missing: run `make chromium`")
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+
+
+def _worker(plans: multiprocessing.Queue, results: multiprocessing.Queue) -> None:
+    from playwright.sync_api import sync_playwright
+
+    collector = Collector()
+    try:
+        with sync_playwright() as playwright:
+            browser = _launch(playwright)
+            recorder = Recorder(browser, collector)
+            while (plan := plans.get()) is not None:
+                record, lost, retried = record_one(recorder, plan)
+                results.put((plan.index, record, lost, retried, recorder.page_errors[:], dict(recorder.seconds)))
+                recorder.page_errors.clear()
+                recorder.seconds.clear()
+            recorder.close()
+            browser.close()
+    finally:
+        collector.close()
+        results.put(None)
+
+
+def record_plans(
+    plans: list[SessionPlan], *, browser=None, workers: int = 1, progress: Callable[[int, int], None] | None = None
+) -> tuple[list[dict], Summary]:
+    """Records ``plans`` in order of index. ``browser``: reuse a launched Chromium (one worker, in this process)."""
+    started = time.perf_counter()
+    summary = Summary()
+    results: dict[int, dict] = {}
+
+    def take(index: int, record: dict | None, lost: dict | None, retried: int, errors: list[str], phases: dict) -> None:
+        summary.retried += retried
+        summary.page_errors += errors
+        summary.phases.update(phases)
+        if record is not None:
+            summary.stray_sessions += record.pop("_stray")
+            results[index] = record
+        else:
+            summary.lost.append(lost)
+        if progress:
+            progress(len(results) + len(summary.lost), len(plans))
+
+    if browser is not None or workers <= 1:
+        collector = Collector()
+        try:
+            if browser is None:
+                from playwright.sync_api import sync_playwright
+
+                with sync_playwright() as playwright:
+                    own = _launch(playwright)
+                    _record_all(Recorder(own, collector), plans, take)
+                    own.close()
+            else:
+                recorder = Recorder(browser, collector)
+                try:
+                    _record_all(recorder, plans, take)
+                finally:
+                    recorder.close()
+        finally:
+            collector.close()
+    else:
+        spawn = multiprocessing.get_context("spawn")  # never fork a process that may hold Playwright's threads
+        queue_in, queue_out = spawn.Queue(), spawn.Queue()
+        procs = [spawn.Process(target=_worker, args=(queue_in, queue_out), daemon=True) for _ in range(workers)]
+        for proc in procs:
+            proc.start()
+        for plan in plans:
+            queue_in.put(plan)
+        for _ in procs:
+            queue_in.put(None)
+        finished = 0
+        while finished < len(procs):
+            item = queue_out.get()
+            if item is None:
+                finished += 1
+                continue
+            take(*item)
+        for proc in procs:
+            proc.join()
+        missing = [plan for plan in plans if plan.index not in results and plan.id not in {x["id"] for x in summary.lost}]
+        for plan in missing:  # a worker that died took its plan with it: that is a loss too
+            summary.lost.append(
+                {"id": plan.id, "variant": plan.variant, "form": plan.form, "naming": plan.naming, "reason": "worker died"}
+            )
+    records = [results[i] for i in sorted(results)]
+    for record in records:
+        summary.add(record)
+    summary.seconds = time.perf_counter() - started
+    return records, summary
+
+
+def _record_all(recorder: Recorder, plans: list[SessionPlan], take) -> None:
+    for plan in plans:
+        record, lost, retried = record_one(recorder, plan)
+        take(plan.index, record, lost, retried, recorder.page_errors[:], dict(recorder.seconds))
+        recorder.page_errors.clear()
+        recorder.seconds.clear()
+
+
+def record_sessions(
+    count: int,
+    seed: int,
+    *,
+    out: Path | None = None,
+    classes: Iterable[str] | None = None,
+    forms: Iterable[str] | None = None,
+    workers: int = 1,
+    browser=None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[list[dict], Summary]:
+    """Plan and record ``count`` sessions; with ``out``, write them as compact JSON lines."""
+    plans = plan_sessions(count, seed, classes=classes, forms=forms)
+    records, summary = record_plans(plans, browser=browser, workers=workers, progress=progress)
+    if out is not None:
+        write_jsonl(records, out)
+    return records, summary
+
+
+def write_jsonl(records: list[dict], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
