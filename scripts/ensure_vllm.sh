@@ -10,7 +10,7 @@ if [ -z "${VLLM_VENV:-}" ]; then
     # A clean clone has no .venv-vllm: build once per requirement hash in the user's cache, link it here.
     cache="${FORMRECAP_VLLM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/formrecap}/vllm-${want:0:16}"
     if [ "$(cat "$cache/.requirements.sha256" 2>/dev/null)" != "$want" ]; then
-        VLLM_VENV="$cache" "$0"
+        VLLM_VENV="$cache" bash "$PWD/scripts/ensure_vllm.sh"
     fi
     [ -L .venv-vllm ] || rm -rf .venv-vllm
     ln -sfn "$cache" .venv-vllm
