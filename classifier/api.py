@@ -17,7 +17,7 @@ from formrecap.api_base import TenantApiView
 from formrecap.api_io import AsciiJSONRenderer, JSONBodyParser
 from formrecap.models import Tenant
 
-from .backends import BACKEND_NAMES, DEFAULT_BACKEND, BackendUnavailable
+from .backends import DEFAULT_BACKEND, SERVING_BACKENDS, BackendUnavailable
 from .labels import CLASSES
 from .services import TimedClassifications, classify_traces, predictions_create_for_request
 from .trace import Trace, TraceError, trace_from_input
@@ -141,7 +141,7 @@ class ClassifyApi(TenantApiView):
     @extend_schema_serializer(component_name="ClassifyRequest")
     class InputSerializer(serializers.Serializer):
         events = TraceInputField(help_text="a terse trace string, or the list of raw snippet events")
-        backend = serializers.ChoiceField(choices=BACKEND_NAMES, default=DEFAULT_BACKEND)
+        backend = serializers.ChoiceField(choices=SERVING_BACKENDS, default=DEFAULT_BACKEND)
 
     OutputSerializer = ClassificationOutput
 
@@ -173,7 +173,7 @@ class ClassifyBatchApi(TenantApiView):
     @extend_schema_serializer(component_name="ClassifyBatchRequest")
     class InputSerializer(serializers.Serializer):
         traces = serializers.ListField(child=TraceInputField(), min_length=1, max_length=MAX_BATCH_TRACES)
-        backend = serializers.ChoiceField(choices=BACKEND_NAMES, default=DEFAULT_BACKEND)
+        backend = serializers.ChoiceField(choices=SERVING_BACKENDS, default=DEFAULT_BACKEND)
 
     @extend_schema_serializer(component_name="ClassifyBatchResponse")
     class OutputSerializer(serializers.Serializer):

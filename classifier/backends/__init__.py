@@ -4,6 +4,9 @@ from .base import Backend, BackendUnavailable, Classification, Explanation
 
 # claude and zero_shot are baselines for evaluation (no adapter, uncalibrated), not meant to serve a site.
 BACKEND_NAMES = ("embedded", "peft", "vllm", "cloudflare", "claude", "zero_shot")
+# What a site's API key may ask for: a baseline would spend our Anthropic budget or load a base model into the
+# web process on a tenant's request.
+SERVING_BACKENDS = ("embedded", "peft", "vllm", "cloudflare")
 DEFAULT_BACKEND = "embedded"
 
 
@@ -43,4 +46,7 @@ def get_backend(name: str = DEFAULT_BACKEND, *, model_version_id: int | None = N
     return PeftBackend(model_version)
 
 
-__all__ = ["Backend", "BackendUnavailable", "Classification", "Explanation", "get_backend", "BACKEND_NAMES", "DEFAULT_BACKEND"]
+__all__ = [
+    "Backend", "BackendUnavailable", "Classification", "Explanation", "get_backend", "BACKEND_NAMES", "SERVING_BACKENDS",
+    "DEFAULT_BACKEND",
+]  # fmt: skip

@@ -241,6 +241,8 @@ def test_batch_of_the_maximum_size_is_classified(api_client, tenant, active_embe
         ({"traces": "exit"}, "list"),
         ({"traces": ["exit", 7]}, "terse trace string or a list of raw events"),
         ({"traces": ["exit"], "backend": "nope"}, "not a valid choice"),
+        ({"traces": ["exit"], "backend": "claude"}, "not a valid choice"),  # baselines are for evaluation only
+        ({"traces": ["exit"], "backend": "zero_shot"}, "not a valid choice"),
     ],
 )
 def test_bad_batch_body_is_400(api_client, tenant, active_embedded_model, body, message):
