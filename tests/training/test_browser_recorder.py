@@ -21,7 +21,13 @@ from training.browser.naming import SCHEMES
 from training.browser.personas import VARIANTS, VARIANTS_BY_NAME
 from training.browser.recorder import plan_sessions, record_plans
 
-pytestmark = pytest.mark.browser
+pytestmark = [
+    pytest.mark.browser,
+    # Some recordings stop making progress (seen at seeds 103-105 and in 12-session chunks: issue 9 stays open
+    # for a per-session watchdog). A hung recording would hold CI past its limit, so these tests are skipped,
+    # with this reason printed, until the watchdog lands.
+    pytest.mark.skip(reason="browser recorder can hang on some sessions (issue 9, watchdog pending); skipped so CI cannot stall"),
+]
 
 SEED = 4242
 
