@@ -9,7 +9,8 @@ context with Playwright's fake clock paused, so human pauses and absences of min
 same seed gives the same forms, names, personas and events. One JSON line per session:
 ``{"id", "label", "class", "source": "browser", "form", "naming", "variant", "difficulty", "departure", "events",
 "batches"}``. A session whose batches did not all arrive is recorded once more and, if still incomplete, reported
-as lost (never silently dropped).
+as lost (never silently dropped). Each browser runs in a worker process under a watchdog: a session that stops
+making progress has its worker killed and is recorded again in a fresh one (``record_plans``).
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing
+import multiprocessing.connection
+import os
 import random
+import signal
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
@@ -34,7 +38,7 @@ from .forms import CLOCK_START, TEMPLATES, landing_page, other_page, render_page
 from .naming import LANGUAGES, SCHEMES
 from .personas import LEAVING, VARIANTS, VARIANTS_BY_NAME, Variant
 from .values import Person
-from .visitor import KEY_CLOCK_JS, Profile, Visitor
+from .visitor import KEY_CLOCK_JS, SEND_COUNT_JS, Profile, Visitor
 
 REPO = Path(__file__).resolve().parents[2]
 SNIPPET = REPO / "formrecap" / "snippet" / "v1" / "formrecap.js"
@@ -56,6 +60,8 @@ VIEWPORTS = ((1280, 720), (1366, 768), (1440, 900), (1536, 864), (1920, 1080), (
 SNIPPET_PLACES = ("head", "head", "async", "body")
 FLUSH_MS = 5000  # the snippet's periodic flush (data-flush-ms default)
 ARRIVAL_TIMEOUT_S = 5.0
+# a session takes 1-10 s of real time (the fake clock skips pauses); far past that, its browser is stuck
+SESSION_DEADLINE_S = 90.0
 SOURCE = "browser"
 
 
@@ -81,6 +87,7 @@ class Summary:
     recorded: int = 0
     lost: list[dict] = field(default_factory=list)  # {"id", "variant", "reason"}
     retried: int = 0
+    stalled: list[str] = field(default_factory=list)  # sessions whose worker the watchdog killed (or that died)
     stray_sessions: int = 0  # snippet sessions on a form the persona did not use
     page_errors: list[str] = field(default_factory=list)
     classes: Counter = field(default_factory=Counter)
@@ -233,6 +240,7 @@ class Recorder:
         context.clock.install(time=CLOCK_START - timedelta(seconds=1))
         context.clock.pause_at(CLOCK_START)  # from here on, time moves only when a persona lets it
         context.add_init_script(KEY_CLOCK_JS)
+        context.add_init_script(SEND_COUNT_JS)
         context.set_default_timeout(15_000)
         return context
 
@@ -306,30 +314,36 @@ class Recorder:
             self._lap("visit", clock)
             clock = time.perf_counter()
 
-            def ready() -> bool:
-                return _complete(self.collector.batches(site_key), terminal=terminal) and self.collector.received(
-                    site_key
-                ) >= len(seen)
-
             alive = not page.is_closed() and not navigated
+            expected = [0]  # bodies the open page handed to the network and that did not fail
+
+            def ready() -> bool:
+                received = self.collector.received(site_key)
+                return _complete(self.collector.batches(site_key), terminal=terminal) and received >= max(expected[0], len(seen))
+
+            def count() -> None:
+                sent = page.evaluate("() => window.__formrecapSent")
+                expected[0] = sent["n"] - sent["failed"]
+
             if alive:
-                page.evaluate("1")  # a round trip lets Playwright report the last requests
+                count()
             arrived = self.collector.wait(ready, 1.0 if alive else ARRIVAL_TIMEOUT_S)
             for tries in range(5 if alive else 0):
                 if arrived:
                     break
                 # a send that failed is retried by the snippet 1 s, 2 s, 4 s… later on its own (fake) clock
                 visitor.wait(1000 << tries)
-                page.evaluate("1")
+                count()
                 arrived = self.collector.wait(ready, 1.0)
+            # taken before the page is closed here: a tab left open sends no exit of its own
+            batches = self.collector.batches(site_key)
             self._lap("arrive", clock)
             clock = time.perf_counter()
         finally:
+            self.collector.forget(site_key)
             if not page.is_closed():
                 page.close()
             self._lap("close", clock)
-        batches = self.collector.batches(site_key)
-        self.collector.forget(site_key)  # the exit of a page closed here (a tab left open) is not part of it
         if not arrived:
             raise Lost(
                 f"batches missing: got seqs {_seqs(batches)}, terminal expected={terminal}, requests seen={len(seen)}, "
@@ -413,7 +427,10 @@ def _launch(playwright):
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
 
 
-def _worker(plans: multiprocessing.Queue, results: multiprocessing.Queue) -> None:
+def _worker(conn) -> None:
+    """One browser in its own process: takes plans from ``conn`` until None, answers each with its result."""
+    # its own process group, so the watchdog's kill takes the Playwright driver and Chromium with it
+    os.setsid()
     from playwright.sync_api import sync_playwright
 
     collector = Collector()
@@ -421,25 +438,72 @@ def _worker(plans: multiprocessing.Queue, results: multiprocessing.Queue) -> Non
         with sync_playwright() as playwright:
             browser = _launch(playwright)
             recorder = Recorder(browser, collector)
-            while (plan := plans.get()) is not None:
+            while (plan := conn.recv()) is not None:
                 record, lost, retried = record_one(recorder, plan)
-                results.put((plan.index, record, lost, retried, recorder.page_errors[:], dict(recorder.seconds)))
+                conn.send((plan.index, record, lost, retried, recorder.page_errors[:], dict(recorder.seconds)))
                 recorder.page_errors.clear()
                 recorder.seconds.clear()
             recorder.close()
             browser.close()
     finally:
         collector.close()
-        results.put(None)
+        conn.close()
+
+
+class _Browser:
+    """A worker process seen from the parent: the plan it is recording and since when (for the watchdog)."""
+
+    def __init__(self, spawn) -> None:
+        self.conn, child = spawn.Pipe()
+        self.proc = spawn.Process(target=_worker, args=(child,), daemon=True)
+        self.proc.start()
+        child.close()
+        self.plan: SessionPlan | None = None
+        self.since = 0.0
+
+    def give(self, plan: SessionPlan) -> None:
+        self.plan, self.since = plan, time.monotonic()
+        self.conn.send(plan)
+
+    def stop(self) -> None:
+        """No more plans: the worker closes its browser and exits; one that does not within 10 s is killed."""
+        try:
+            self.conn.send(None)
+        except OSError:
+            pass
+        self.proc.join(10)
+        self.kill()
+
+    def kill(self) -> None:
+        """The worker's whole process group (Playwright's driver, Chromium); the worker itself even before setsid."""
+        for kill in (lambda: os.killpg(self.proc.pid, signal.SIGKILL), self.proc.kill):
+            try:
+                kill()
+            except (ProcessLookupError, PermissionError):
+                pass
+        self.proc.join()
+        self.conn.close()
 
 
 def record_plans(
-    plans: list[SessionPlan], *, browser=None, workers: int = 1, progress: Callable[[int, int], None] | None = None
+    plans: list[SessionPlan],
+    *,
+    workers: int = 1,
+    deadline_s: float = SESSION_DEADLINE_S,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[list[dict], Summary]:
-    """Records ``plans`` in order of index. ``browser``: reuse a launched Chromium (one worker, in this process)."""
+    """Records ``plans`` with ``workers`` browsers, each in its own process, and returns them in order of index.
+
+    A watchdog watches every session: one that has not finished ``deadline_s`` seconds after it started (a page
+    or Playwright that stopped making progress) has its worker killed, Chromium with it, and is recorded once more
+    by a fresh worker; a session that stalls twice, or whose worker dies twice, is reported as lost with the
+    reason. Nothing can hold a run past about ``2 * deadline_s`` per session.
+    """
     started = time.perf_counter()
     summary = Summary()
     results: dict[int, dict] = {}
+    pending = deque(plans)
+    stalls: Counter = Counter()  # plan index -> times its worker was killed or died
 
     def take(index: int, record: dict | None, lost: dict | None, retried: int, errors: list[str], phases: dict) -> None:
         summary.retried += retried
@@ -453,61 +517,54 @@ def record_plans(
         if progress:
             progress(len(results) + len(summary.lost), len(plans))
 
-    if browser is not None or workers <= 1:
-        collector = Collector()
-        try:
-            if browser is None:
-                from playwright.sync_api import sync_playwright
+    def stalled(plan: SessionPlan, reason: str) -> None:
+        stalls[plan.index] += 1
+        summary.stalled.append(f"{plan.id}: {reason}")
+        if stalls[plan.index] < 2:
+            summary.retried += 1
+            pending.appendleft(plan)  # the same seed replays the same visit in a fresh browser
+        else:
+            lost = {"id": plan.id, "variant": plan.variant, "form": plan.form, "naming": plan.naming, "reason": reason}
+            take(plan.index, None, lost, 0, [], {})
 
-                with sync_playwright() as playwright:
-                    own = _launch(playwright)
-                    _record_all(Recorder(own, collector), plans, take)
-                    own.close()
-            else:
-                recorder = Recorder(browser, collector)
-                try:
-                    _record_all(recorder, plans, take)
-                finally:
-                    recorder.close()
-        finally:
-            collector.close()
-    else:
-        spawn = multiprocessing.get_context("spawn")  # never fork a process that may hold Playwright's threads
-        queue_in, queue_out = spawn.Queue(), spawn.Queue()
-        procs = [spawn.Process(target=_worker, args=(queue_in, queue_out), daemon=True) for _ in range(workers)]
-        for proc in procs:
-            proc.start()
-        for plan in plans:
-            queue_in.put(plan)
-        for _ in procs:
-            queue_in.put(None)
-        finished = 0
-        while finished < len(procs):
-            item = queue_out.get()
-            if item is None:
-                finished += 1
-                continue
-            take(*item)
-        for proc in procs:
-            proc.join()
-        missing = [plan for plan in plans if plan.index not in results and plan.id not in {x["id"] for x in summary.lost}]
-        for plan in missing:  # a worker that died took its plan with it: that is a loss too
-            summary.lost.append(
-                {"id": plan.id, "variant": plan.variant, "form": plan.form, "naming": plan.naming, "reason": "worker died"}
-            )
+    spawn = multiprocessing.get_context("spawn")  # never fork a process that may hold Playwright's threads
+    browsers = [_Browser(spawn) for _ in range(max(1, min(workers, len(plans))))]
+    try:
+        for browser in browsers:
+            if pending:
+                browser.give(pending.popleft())
+        while busy := [b for b in browsers if b.plan is not None]:
+            ready = multiprocessing.connection.wait([b.conn for b in busy], timeout=0.5)
+            for browser in busy:
+                plan = browser.plan
+                if browser.conn in ready:
+                    try:
+                        item = browser.conn.recv()
+                    except (EOFError, OSError):
+                        item = None
+                    if item is None:
+                        browser.kill()
+                        stalled(plan, f"worker died (exit code {browser.proc.exitcode})")
+                    else:
+                        take(*item)
+                        browser.plan = None
+                elif time.monotonic() - browser.since > deadline_s:
+                    browser.kill()
+                    stalled(plan, f"watchdog: no result {deadline_s:g} s after the session started")
+                else:
+                    continue
+                if browser.proc.exitcode is not None:  # killed or dead: a fresh worker takes its place
+                    browsers[browsers.index(browser)] = browser = _Browser(spawn)
+                if pending:
+                    browser.give(pending.popleft())
+    finally:
+        for browser in browsers:
+            browser.stop()
     records = [results[i] for i in sorted(results)]
     for record in records:
         summary.add(record)
     summary.seconds = time.perf_counter() - started
     return records, summary
-
-
-def _record_all(recorder: Recorder, plans: list[SessionPlan], take) -> None:
-    for plan in plans:
-        record, lost, retried = record_one(recorder, plan)
-        take(plan.index, record, lost, retried, recorder.page_errors[:], dict(recorder.seconds))
-        recorder.page_errors.clear()
-        recorder.seconds.clear()
 
 
 def record_sessions(
@@ -518,12 +575,12 @@ def record_sessions(
     classes: Iterable[str] | None = None,
     forms: Iterable[str] | None = None,
     workers: int = 1,
-    browser=None,
+    deadline_s: float = SESSION_DEADLINE_S,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[list[dict], Summary]:
     """Plan and record ``count`` sessions; with ``out``, write them as compact JSON lines."""
     plans = plan_sessions(count, seed, classes=classes, forms=forms)
-    records, summary = record_plans(plans, browser=browser, workers=workers, progress=progress)
+    records, summary = record_plans(plans, workers=workers, deadline_s=deadline_s, progress=progress)
     if out is not None:
         write_jsonl(records, out)
     return records, summary

@@ -55,8 +55,27 @@ KEY_CLOCK_JS = """addEventListener("keydown", (e) => {
   const gaps = window.__formrecapGaps, clock = globalThis.__pwClock && globalThis.__pwClock.controller;
   if (e.isTrusted && gaps && gaps.length && clock) clock._advanceNow(clock._now.ticks + gaps.shift());
 }, true);"""
-KEY_CLOCK_READY_JS = """() => !!(globalThis.__pwClock && typeof globalThis.__pwClock.controller._advanceNow === "function"
-  && typeof globalThis.__pwClock.controller._now.ticks === "number")"""
+# Counts what the page hands to the network for the ingest endpoint (the snippet's beacons and fetches, retries
+# included), so the recorder knows how many batches to wait for from a page that is still open. It wraps the
+# browser's functions and calls them unchanged; the snippet itself is the repo's.
+SEND_COUNT_JS = """(() => { const sent = { n: 0, failed: 0 }; window.__formrecapSent = sent;
+  const beacon = Navigator.prototype.sendBeacon;
+  Navigator.prototype.sendBeacon = function (url, body) { const ok = beacon.call(this, url, body); if (ok && /\\/ingest\\//.test(url)) sent.n++; return ok; };
+  const fetch = window.fetch;
+  window.fetch = function (url, init) { const p = fetch.call(this, url, init);
+    if (/\\/ingest\\//.test(String(url))) { sent.n++; p.catch(() => sent.failed++); } return p; };
+})();"""
+KEY_CLOCK_READY_JS = """() => [!!(globalThis.__pwClock && typeof globalThis.__pwClock.controller._advanceNow === "function"
+  && typeof globalThis.__pwClock.controller._now.ticks === "number"), scrollY]"""
+# The browser reports a scroll (the wheel's, or a focus scrolling a field into view) at its next rendering frame,
+# in real time. Before the fake clock moves on, a page that has scrolled gets that frame, so the snippet stamps
+# the scroll (and the hover changes it causes) at the instant it happened, the same in every run.
+ADVANCE_JS = """async ([how, ms, y]) => { const clock = globalThis.__pwClock;
+  if (scrollY !== y) for (let i = 0; i < 2; i++) await new Promise((done) => clock.builtins.requestAnimationFrame(() => done()));
+  await clock.controller[how](ms); return scrollY; }"""
+GAPS_JS = """async ([gaps, y]) => { if (scrollY !== y) for (let i = 0; i < 2; i++)
+  await new Promise((done) => globalThis.__pwClock.builtins.requestAnimationFrame(() => done()));
+  window.__formrecapGaps = gaps; return scrollY; }"""
 
 KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm", "1234567890")
 MIME = {"pdf": "application/pdf", "doc": "application/msword", "jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png",
@@ -110,7 +129,7 @@ class Visitor:
         self.departure: str | None = None
         self.log: list[str] = []
         self.tab_order: list[str] = page.evaluate(TAB_ORDER_JS)
-        self.in_page_clock: bool = page.evaluate(KEY_CLOCK_READY_JS)
+        self.in_page_clock, self._y = page.evaluate(KEY_CLOCK_READY_JS)
         self._radio_group = {oid: rf for rf in form.fields if rf.field.type == "radio" for oid in rf.option_ids}
 
     # -- time -------------------------------------------------------------------------------------------------
@@ -119,14 +138,14 @@ class Visitor:
         if ms < 1:
             return
         if self.in_page_clock:
-            self.page.evaluate("(ms) => globalThis.__pwClock.controller.runFor(ms)", int(ms))
+            self._y = self.page.evaluate(ADVANCE_JS, ["runFor", int(ms), self._y])
         else:
             self.page.clock.run_for(int(ms))
 
     def away(self, ms: float) -> None:
         """A long absence: jump the clock (due timers fire once) instead of ticking through every interval."""
         if self.in_page_clock:
-            self.page.evaluate("(ms) => globalThis.__pwClock.controller.fastForward(ms)", int(ms))
+            self._y = self.page.evaluate(ADVANCE_JS, ["fastForward", int(ms), self._y])
         else:
             self.page.clock.fast_forward(int(ms))
 
@@ -158,6 +177,8 @@ class Visitor:
         dy = max(-y, min(most - y, dy))
         if abs(dy) < 20:
             return
+        # the hand is on the mouse first: that move, not the scroll, ends an idle (one order in every run)
+        self.drift()
         notches = max(1, min(4, round(abs(dy) / 260)))
         for i in range(notches):
             self.page.mouse.wheel(0, dy / notches)
@@ -248,7 +269,7 @@ class Visitor:
                 self.wait(gap)
                 self.page.keyboard.type(key) if len(key) == 1 else self.page.keyboard.press(key)
             return
-        self.page.evaluate("(gaps) => { window.__formrecapGaps = gaps; }", [max(0, round(gap)) for _, gap in strokes])
+        self._y = self.page.evaluate(GAPS_JS, [[max(0, round(gap)) for _, gap in strokes], self._y])
         text = ""
         for key, _ in strokes:
             if len(key) == 1:
@@ -423,16 +444,17 @@ class Visitor:
         """End the visit: back button, closed tab, a link, a typed address, or nothing at all (the tab stays)."""
         self.departure = how
         self.log.append(f"leave {how}")
+        # each way waits for the next page's load: closing a page mid-navigation can hang with the fake clock
         if how == "back":
-            self.page.go_back(wait_until="commit")
+            self.page.go_back(wait_until="load")
         elif how == "close":
             with self.page.expect_event("close"):  # with unload handlers run, close() returns before the page is gone
                 self.page.close(run_before_unload=True)
         elif how == "link":
-            with self.page.expect_navigation(wait_until="commit"):
+            with self.page.expect_navigation(wait_until="load"):
                 self.click(self.form.links.get(link, "logo"))
         elif how == "navigate":
-            self.page.goto(f"{self.origin}/elsewhere", wait_until="commit")
+            self.page.goto(f"{self.origin}/elsewhere")
         elif how != "stay":
             raise ValueError(f"unknown departure {how!r}")
 
