@@ -14,6 +14,7 @@ import random
 from dataclasses import dataclass
 
 from playwright.sync_api import Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from .forms import RenderedField, RenderedForm, RenderedRegion
 from .values import Person
@@ -54,7 +55,9 @@ SHOW_JS = """() => { Object.defineProperty(document, "visibilityState", { config
 KEY_CLOCK_JS = """addEventListener("keydown", (e) => {
   const gaps = window.__formrecapGaps, clock = globalThis.__pwClock && globalThis.__pwClock.controller;
   if (e.isTrusted && gaps && gaps.length && clock) clock._advanceNow(clock._now.ticks + gaps.shift());
-}, true);"""
+}, true);
+window.__formrecapLeaving = new Promise((done) => window.navigation && navigation.addEventListener("navigate",
+  (e) => { if (!e.destination.sameDocument) done(); }));"""
 # Counts what the page hands to the network for the ingest endpoint (the snippet's beacons and fetches, retries
 # included), so the recorder knows how many batches to wait for from a page that is still open. It wraps the
 # browser's functions and calls them unchanged; the snippet itself is the repo's.
@@ -69,13 +72,19 @@ KEY_CLOCK_READY_JS = """() => [!!(globalThis.__pwClock && typeof globalThis.__pw
   && typeof globalThis.__pwClock.controller._now.ticks === "number"), scrollY]"""
 # The browser reports a scroll (the wheel's, or a focus scrolling a field into view) at its next rendering frame,
 # in real time. Before the fake clock moves on, a page that has scrolled gets that frame, so the snippet stamps
-# the scroll (and the hover changes it causes) at the instant it happened, the same in every run.
-ADVANCE_JS = """async ([how, ms, y]) => { const clock = globalThis.__pwClock;
-  if (scrollY !== y) for (let i = 0; i < 2; i++) await new Promise((done) => clock.builtins.requestAnimationFrame(() => done()));
-  await clock.controller[how](ms); return scrollY; }"""
-GAPS_JS = """async ([gaps, y]) => { if (scrollY !== y) for (let i = 0; i < 2; i++)
-  await new Promise((done) => globalThis.__pwClock.builtins.requestAnimationFrame(() => done()));
-  window.__formrecapGaps = gaps; return scrollY; }"""
+# the scroll (and the hover changes it causes) at the instant it happened, the same in every run. A page that
+# renders no frame (seen on a survey page after a bot's burst) must not hold the visit: each wait ends after
+# 100 ms of real time whatever happens; the fake clock has not moved, so the stamps are the same.
+FRAMES_JS = """const clock = globalThis.__pwClock, frame = () => new Promise((done) => {
+    clock.builtins.requestAnimationFrame(() => done()); clock.builtins.setTimeout(done, 100); });
+  if (scrollY !== y) { await frame(); await frame(); }"""
+# A page that starts leaving (the site's own timer sends it to a thank-you page) ends the advance at once: an
+# evaluate still waiting on the clock when the next document commits is never answered (seen with bots' submits).
+ADVANCE_JS = f"""async ([how, ms, y]) => {{ {FRAMES_JS}
+  const left = await Promise.race([clock.controller[how](ms).then(() => false), window.__formrecapLeaving.then(() => true)]);
+  return left ? null : scrollY; }}"""
+GAPS_JS = f"""async ([gaps, y]) => {{ {FRAMES_JS}
+  window.__formrecapGaps = gaps; return scrollY; }}"""
 
 KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm", "1234567890")
 MIME = {"pdf": "application/pdf", "doc": "application/msword", "jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png",
@@ -138,16 +147,28 @@ class Visitor:
         if ms < 1:
             return
         if self.in_page_clock:
-            self._y = self.page.evaluate(ADVANCE_JS, ["runFor", int(ms), self._y])
+            self._advance("runFor", ms)
         else:
             self.page.clock.run_for(int(ms))
 
     def away(self, ms: float) -> None:
         """A long absence: jump the clock (due timers fire once) instead of ticking through every interval."""
         if self.in_page_clock:
-            self._y = self.page.evaluate(ADVANCE_JS, ["fastForward", int(ms), self._y])
+            self._advance("fastForward", ms)
         else:
             self.page.clock.fast_forward(int(ms))
+
+    def _advance(self, how: str, ms: float) -> None:
+        url = self.page.url
+        y = self.page.evaluate(ADVANCE_JS, [how, int(ms), self._y])
+        if y is not None:
+            self._y = y
+            return
+        # the page is leaving: let the next document commit before anything else talks to the page
+        try:
+            self.page.wait_for_url(lambda now: now != url, wait_until="commit", timeout=10_000)
+        except PlaywrightTimeoutError:
+            self.log.append("navigation started but never committed")
 
     def lognormal(self, median: float, sigma: float = 0.45, *, low: float = 20, high: float = 60_000) -> float:
         return min(high, max(low, median * math.exp(self.rng.gauss(0, sigma))))
