@@ -15,6 +15,7 @@ making progress has its worker killed and is recorded again in a fresh one (``re
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import multiprocessing
@@ -467,20 +468,16 @@ class _Browser:
 
     def stop(self) -> None:
         """No more plans: the worker closes its browser and exits; one that does not within 10 s is killed."""
-        try:
+        with contextlib.suppress(OSError):
             self.conn.send(None)
-        except OSError:
-            pass
         self.proc.join(10)
         self.kill()
 
     def kill(self) -> None:
         """The worker's whole process group (Playwright's driver, Chromium); the worker itself even before setsid."""
         for kill in (lambda: os.killpg(self.proc.pid, signal.SIGKILL), self.proc.kill):
-            try:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 kill()
-            except (ProcessLookupError, PermissionError):
-                pass
         self.proc.join()
         self.conn.close()
 
