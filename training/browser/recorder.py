@@ -550,7 +550,10 @@ def record_plans(
                     stalled(plan, f"watchdog: no result {deadline_s:g} s after the session started")
                 else:
                     continue
-                if browser.proc.exitcode is not None:  # killed or dead: a fresh worker takes its place
+                if browser.proc.exitcode is not None:  # killed or dead: a fresh worker takes its place, if needed
+                    browser.plan = None
+                    if not pending:
+                        continue
                     browsers[browsers.index(browser)] = browser = _Browser(spawn)
                 if pending:
                     browser.give(pending.popleft())
