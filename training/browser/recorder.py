@@ -31,6 +31,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import rjsmin
+from playwright.sync_api import Error as PlaywrightError
 
 from classifier.labels import CLASSES, CODES
 
@@ -343,6 +344,9 @@ class Recorder:
         finally:
             self.collector.forget(site_key)
             if not page.is_closed():
+                # closing a page whose next document is still on its way can hang: let it arrive first
+                with contextlib.suppress(PlaywrightError):
+                    page.wait_for_load_state("load", timeout=5_000)
                 page.close()
             self._lap("close", clock)
         if not arrived:

@@ -13,6 +13,7 @@ import math
 import random
 from dataclasses import dataclass
 
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
@@ -160,7 +161,13 @@ class Visitor:
 
     def _advance(self, how: str, ms: float) -> None:
         url = self.page.url
-        y = self.page.evaluate(ADVANCE_JS, [how, int(ms), self._y])
+        try:
+            y = self.page.evaluate(ADVANCE_JS, [how, int(ms), self._y])
+        except PlaywrightError as exc:
+            # the next document committed before the evaluate could answer that the page was leaving
+            if "context was destroyed" not in str(exc):
+                raise
+            y = None
         if y is not None:
             self._y = y
             return
