@@ -20,7 +20,7 @@ from formrecap.ingest.schema import parse_events
 from training.browser.forms import TEMPLATES
 from training.browser.naming import SCHEMES
 from training.browser.personas import VARIANTS, VARIANTS_BY_NAME
-from training.browser.recorder import plan_sessions, record_plans
+from training.browser.recorder import Summary, plan_sessions, record_plans
 
 # Every recording runs in a worker process under the recorder's watchdog: a stuck browser is killed, never waited on.
 pytestmark = pytest.mark.browser
@@ -176,3 +176,15 @@ def test_the_watchdog_kills_a_session_that_runs_past_its_deadline_and_reports_it
     while (left := chromium_pids() - before) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not left
+
+
+def test_the_summary_prints_as_json_with_counts_per_name():
+    summary = Summary()
+    record = {"class": "bot", "variant": "spam_burst", "naming": "de", "form": "donation", "departure": "submit",
+              "difficulty": "clear", "events": [{}, {}]}  # fmt: skip
+    summary.add(record)
+    summary.add({**record, "naming": "opaque"})
+    data = json.loads(json.dumps(summary.as_dict(), sort_keys=True))
+    assert data["classes"] == {"bot": 2}
+    assert data["naming"] == {"de": 1, "opaque": 1}
+    assert data["events"] == 4

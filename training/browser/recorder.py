@@ -117,6 +117,9 @@ class Summary:
 
     def as_dict(self) -> dict:
         data = asdict(self)
+        for name, value in vars(self).items():
+            if isinstance(value, Counter):  # asdict rebuilds a Counter from (key, count) pairs: it would count them
+                data[name] = dict(value)
         data["per_second"] = round(self.per_second, 3)
         data["seconds"] = round(self.seconds, 1)
         data["phases"] = {name: round(value, 1) for name, value in self.phases.items()}
