@@ -41,7 +41,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "ends_mid_field", "log_last_run", "n_clean_cycles", "clean_cycle_fraction", "last_field_clean",
     # raw timing (zero when the trace is terse)
     "has_timing", "log_duration_s", "log_median_keystroke_ms", "fast_keystroke_fraction", "log_median_focus_to_input_ms",
-    "log_median_event_gap_ms",
+    "log_median_event_gap_ms", "keystroke_regularity",
     # field kinds (zero when the trace carries none: terse traces, older snippets)
     "has_kinds", "n_region_focus", "region_focus_fraction", "n_unnamed_region_focus", "n_file_focus", "n_file_typed",
     "n_contact_typed", "n_choice_typed",
@@ -53,6 +53,20 @@ FEATURE_INDEX = {name: i for i, name in enumerate(FEATURE_NAMES)}
 
 def log1p(value: float) -> float:
     return math.log1p(max(0.0, value))
+
+
+REGULAR_MIN_INTERVALS = 8
+
+
+def keystroke_regularity(intervals: tuple[int, ...]) -> float:
+    """The share of key gaps within a few per cent of their median. A person's gaps spread (lognormal, sigma 0.25 or
+    more: a third at most land that close); a script paced by a timer repeats its delay to the millisecond. Zero
+    when there are too few gaps to tell."""
+    if len(intervals) < REGULAR_MIN_INTERVALS:
+        return 0.0
+    middle = statistics.median(intervals)
+    tolerance = max(3.0, 0.08 * middle)
+    return sum(1 for gap in intervals if abs(gap - middle) <= tolerance) / len(intervals)
 
 
 def trace_features(trace: Trace) -> np.ndarray:
@@ -206,9 +220,10 @@ def _feature_values(trace: Trace) -> list[float]:  # noqa: C901 - one pass over 
             sum(1 for gap in intervals if gap < BOT_KEYSTROKE_MS) / len(intervals) if intervals else 0.0,
             log1p(statistics.median(focus_gaps)) if focus_gaps else 0.0,
             log1p(timing.median_event_gap_ms),
+            keystroke_regularity(intervals),
         ]
     else:
-        timing_values = [0.0] * 6
+        timing_values = [0.0] * 7
 
     kind_values = _kind_values(trace, kinds, typed, focus_count, is_info, is_req)
     recovery_values = _failure_recovery_values(tokens, failures, last_failure_at, typed, kinds)

@@ -1,8 +1,11 @@
 """Trace features: the signatures of DESIGN.md show up as the numbers the model reads."""
 
+import math
+import random
+
 import pytest
 
-from classifier.features import FEATURE_INDEX, FEATURE_NAMES, trace_features
+from classifier.features import FEATURE_INDEX, FEATURE_NAMES, REGULAR_MIN_INTERVALS, keystroke_regularity, trace_features
 from classifier.trace import normalise_events, parse_trace
 
 
@@ -122,3 +125,12 @@ def test_an_email_box_is_no_price_region_even_if_its_name_says_promo():
 )  # fmt: skip
 def test_automation_and_recovered_failure_features(trace, name, value):
     assert trace_features(parse_trace(trace))[FEATURE_INDEX[name]] == pytest.approx(value)
+
+
+def test_keystroke_regularity_tells_a_paced_script_from_a_person():
+    rng = random.Random(3)
+    person = tuple(round(160 * math.exp(rng.gauss(0, 0.3))) for _ in range(40))
+    script = tuple(60 + rng.choice((0, 0, 1, 2)) for _ in range(40))
+    assert keystroke_regularity(script) == 1.0
+    assert keystroke_regularity(person) < 0.4
+    assert keystroke_regularity(script[: REGULAR_MIN_INTERVALS - 1]) == 0.0  # too few gaps to tell

@@ -7,7 +7,9 @@ import pytest
 
 from classifier.labels import CLASSES
 from formrecap.ingest.schema import parse_events
+from formrecap.models import default_abandonment_timeout
 from training.simulator import simulate_sessions
+from training.simulator.behaviours import SWEEP_IDLE_MS
 from training.simulator.core import DEFAULT_MIX
 
 COUNT = 3000
@@ -49,13 +51,38 @@ def test_raw_events_pass_the_ingest_schema(sessions):
         assert parse_events(session.events, max_events=10_000), session.id
 
 
-def test_bots_type_fast_and_finish_in_seconds(sessions):
+def _active_ms(events: list[dict]) -> int:
+    """Duration without a trailing sweep idle (a script's tab left open until the inactivity timeout)."""
+    for index, (before, after) in enumerate(zip(events, events[1:], strict=False)):
+        if after["ts"] - before["ts"] >= 0.9 * SWEEP_IDLE_MS:  # a hidden tab may cut in first
+            return _duration_ms(events[: index + 1])
+    return _duration_ms(events)
+
+
+def test_bots_type_fast_or_paced_to_the_millisecond_and_act_for_seconds(sessions):
     bots = [s for s in sessions if s.label == 5]
-    assert bots
+    paced = [s for s in bots if s.variant.startswith("paced")]
+    assert paced and len(paced) < len(bots) / 4
     for session in bots:
         gaps = _same_field_keystroke_gaps(session.events)
-        assert not gaps or statistics.median(gaps) <= 20, session.id
-        assert _duration_ms(session.events) <= 10_000, session.id
+        if session.variant.startswith("paced"):
+            # a timer's delay, repeated: people's gaps spread far more (see the regularity feature)
+            assert not gaps or statistics.pstdev(gaps) <= 2, session.id
+            assert _active_ms(session.events) <= 60_000, session.id
+        else:
+            assert not gaps or statistics.median(gaps) <= 20, session.id
+            assert _active_ms(session.events) <= 10_000, session.id
+
+
+def test_the_sweep_idle_is_the_products_default_inactivity_timeout():
+    assert default_abandonment_timeout() * 1000 == SWEEP_IDLE_MS
+
+
+def test_a_refused_script_sometimes_leaves_its_tab_open_until_the_sweep(sessions):
+    bots = [s for s in sessions if s.label == 5]
+    left_open = [s for s in bots if _active_ms(s.events) != _duration_ms(s.events)]
+    assert 0 < len(left_open) < len(bots) / 2
+    assert all(s.events[-1]["type"] == "exit" for s in left_open)
 
 
 def test_humans_type_at_human_speed_and_take_longer(sessions):

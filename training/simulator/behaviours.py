@@ -216,13 +216,26 @@ def accidental_exit(rng: random.Random, form: Form, form_type: str, rec: Recorde
 
 
 AUTOMATION_VARIANTS = {"fill_cycle": 0.5, "fill_blocked": 0.3, "fill_partial_exit": 0.2}
+# A script whose submit was refused does not close its tab: the session ends when the site's inactivity sweep
+# abandons it, a long idle and then the exit (what the product reads; the browser recorder shows it).
+LEFT_OPEN_SHARE = 0.5
+SWEEP_IDLE_MS = 30 * 60 * 1000  # formrecap.models.default_abandonment_timeout(): the simulator runs without Django
+
+
+def _script_gives_up(rng: random.Random, rec: Recorder) -> None:
+    if rng.random() < LEFT_OPEN_SHARE:
+        rec.wait(SWEEP_IDLE_MS)
+    rec.exit()
 
 
 def bot(rng: random.Random, form: Form, form_type: str, rec: Recorder) -> str:
-    variant = _pick(rng, {"injection": 0.22, "instant_focus": 0.12, "one_blur": 0.06, "full_cycle_fast": 0.1,
-                          "injection_exit": 0.07, "instant_focus_exit": 0.1, "automation": 0.33})  # fmt: skip
+    variant = _pick(rng, {"injection": 0.2, "instant_focus": 0.11, "one_blur": 0.06, "full_cycle_fast": 0.09,
+                          "injection_exit": 0.07, "instant_focus_exit": 0.09, "automation": 0.3,
+                          "paced": 0.08})  # fmt: skip
     if variant == "automation":
         return _automation_bot(rng, form, rec)
+    if variant == "paced":
+        return _paced_bot(rng, form, rec)
     # instant_focus_exit looks like a fluent visitor in a terse trace; only raw timing gives it away.
     quiet = variant == "instant_focus_exit"
     fields = list(form)
@@ -246,7 +259,7 @@ def bot(rng: random.Random, form: Form, form_type: str, rec: Recorder) -> str:
         for _, name in rng.sample(fields, k=min(len(fields), rng.randint(1, 3))):
             rec.wait(rng.uniform(1, 10))
             rec.blur(name, rng.choice(("required", "invalid_format", "invalid")))
-        rec.exit()
+        _script_gives_up(rng, rec)
         return f"{variant}_blocked"
     else:
         rec.submit()
@@ -277,13 +290,36 @@ def _automation_bot(rng: random.Random, form: Form, rec: Recorder) -> str:
             for _, name in rng.sample(fields, k=min(len(fields), rng.randint(1, 2))):
                 rec.wait(rng.uniform(1, 10))
                 rec.blur(name, rng.choice(("required", "invalid_format", "invalid")))
-        rec.exit()
+        _script_gives_up(rng, rec)
         return _automation_variant(variant, typing)
     if variant == "fill_cycle" and rng.random() < 0.6:
         rec.submit()
     else:
         rec.exit()
     return _automation_variant(variant, typing)
+
+
+def _paced_bot(rng: random.Random, form: Form, rec: Recorder) -> str:
+    """A script told to look human: a fixed delay per key and per field, every text field in order, no mouse, then
+    submit; the site refuses what it skipped (choices, consents) and the script stops there."""
+    rec.key_gap_ms = rng.choice((35, 40, 50, 60, 75, 90, 120))
+    per_field = rng.choice((200, 250, 400, 500, 800))
+    typed = [(kind, name) for kind, name in form if kind not in ("choice", "checkbox")] or list(form)
+    for kind, name in typed:
+        rec.wait(per_field)
+        rec.focus(name)
+        rec.wait(per_field)
+        rec.type(name, _keystrokes(rng, kind), hesitate=False)
+        if rng.random() < 0.7:
+            rec.blur(name)
+    if rng.random() < 0.35:
+        rec.submit()
+        return "paced_submit"
+    for _, name in rng.sample(list(form), k=min(len(form), rng.randint(1, 3))):
+        rec.wait(rng.uniform(0, 5))
+        rec.blur(name, "required")
+    _script_gives_up(rng, rec)
+    return "paced_blocked"
 
 
 # Bots whose terse trace reads like a fluent visitor's: only raw timing gives them away, so they are learnt

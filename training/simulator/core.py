@@ -13,7 +13,7 @@ from .forms import FORM_TYPES, build_form
 from .recorder import Recorder
 from .thin import THIN_PROBABILITY, thin_session
 
-GENERATOR_VERSION = "sim-2.0"
+GENERATOR_VERSION = "sim-2.1"
 # Shares of sessions rendered as the real snippet sends them (kinds, idle scrolls, tab switches), of those
 # still without kinds (cached older snippets), and of sessions whose form names its fields input_1, input_2 …
 BROWSER_SHARE = 0.6

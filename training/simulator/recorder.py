@@ -11,6 +11,8 @@ class Recorder:
         self.bot = bot
         self.t = float(rng.randint(0, 20) if bot else rng.randint(300, 4000))
         self.events: list[dict] = []
+        # A paced script's fixed delay between keys (its timer drifts a millisecond or two); None: as fast as it can.
+        self.key_gap_ms: float | None = None
 
     # --- time -------------------------------------------------------------
 
@@ -44,7 +46,9 @@ class Recorder:
     def type(self, field: str, keystrokes: int, *, hesitate: bool = True) -> None:
         for index in range(keystrokes):
             if index:
-                if self.bot:
+                if self.bot and self.key_gap_ms is not None:
+                    self.wait(self.key_gap_ms + self.rng.choice((0, 0, 0, 1, 2)))
+                elif self.bot:
                     self.wait(self.rng.uniform(0, 18))
                 else:
                     self.wait(self._human_ms(165, 0.45, 45, 1400))
