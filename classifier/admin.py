@@ -63,6 +63,15 @@ class PredictionColumns:
         signals = format_html_join("", "<li>{}</li>", ((signal,) for signal in explanation.get("signals", [])))
         return format_html("{}<ul style='margin:0'>{}</ul>", explanation.get("reason", ""), signals)
 
+    @admin.display(description="answered by")
+    def routing_shown(self, prediction: Prediction) -> str:
+        routing = prediction.routing or {}
+        if not routing:
+            return prediction.backend
+        first = routing.get("first")
+        before = f" (embedded read {first['class']} {first['confidence']:.2f})" if first else ""
+        return f"{routing.get('answered_by', prediction.backend)}: {routing.get('reason', '')}{before}"
+
 
 @admin.register(Prediction)
 class PredictionAdmin(PredictionColumns, TenantScopedAdmin):
@@ -91,6 +100,7 @@ class PredictionAdmin(PredictionColumns, TenantScopedAdmin):
         "probabilities_ranked",
         "explanation_shown",
         "backend",
+        "routing_shown",
         "model_version",
         "latency_ms",
         "created_at",

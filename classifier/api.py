@@ -121,6 +121,7 @@ class PredictionOutput(PredictionSummaryOutput):
     probabilities = ProbabilitiesField()
     explanation = ExplanationOutput()
     backend = serializers.CharField()
+    routing = serializers.DictField(help_text="cascade: which backend answered and why ({} otherwise)")
     latency_ms = serializers.FloatField()
     created_at = serializers.DateTimeField()
 

@@ -26,6 +26,8 @@ class Prediction(models.Model):
     calibrated = models.BooleanField()
     explanation = models.JSONField(default=dict)
     latency_ms = models.FloatField()
+    # Where a router chose (the cascade): which backend answered and why, and the first reading when it escalated.
+    routing = models.JSONField(default=dict, blank=True)
     # Events of the session this prediction read: a session that grows after its exit is re-read.
     events_seen = models.PositiveIntegerField(default=0)
     # Provisional: read while the session was hidden or had just exited (shown at once, never acted on);

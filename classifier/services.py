@@ -13,7 +13,7 @@ from django.utils import timezone
 from formrecap.models import FormSession, Tenant
 from formrecap.selectors import form_session_events
 
-from .backends import Backend, Classification, get_backend
+from .backends import Backend, Classification, backend_for_site, get_backend
 from .models import Prediction
 from .trace import IDLE_GAP_MS, MAX_TOKENS, Token, Trace, normalise_events
 
@@ -47,6 +47,7 @@ def _prediction_fields(classification: Classification, *, backend: str, latency_
         "calibrated": classification.calibrated,
         "explanation": classification.explanation.as_dict(),
         "latency_ms": round(latency_ms, 3),
+        "routing": classification.routing,
     }
 
 
@@ -109,14 +110,23 @@ def prediction_for_session(*, tenant: Tenant, session_id: int) -> Prediction | N
     if session is None or not _can_be_read(session) or not session.event_count:
         return None
     final = _is_final(session)
-    backend = get_backend(session.site.classifier_backend)
+    backend = backend_for_site(session.site)
     model_version_id = getattr(getattr(backend, "model_version", None), "pk", None)
-    existing = Prediction.objects.for_tenant(tenant).filter(session=session, model_version_id=model_version_id).first()
+    # A cascade's reading is one row per session whichever model answered (the LLM's answer may follow the
+    # embedded one as the session grows); any other backend's, one per model version.
+    key = {"backend": backend.name} if backend.name == "cascade" else {"model_version_id": model_version_id}
+    existing = Prediction.objects.for_tenant(tenant).filter(session=session, **key).first()
     if existing is not None and existing.events_seen >= session.event_count and existing.final == final:
         return _planned_on_commit(tenant, existing)  # a redelivery also replans a plan that was lost
     result = _timed_classify(backend, [session_trace(session=session)])
     fields = _prediction_fields(result.classifications[0], backend=result.backend, latency_ms=result.latency_ms)
     fields.update(events_seen=session.event_count, final=final)
+    if backend.name == "cascade":
+        # the unique (session, model version) row of the model that answered may be another backend's older
+        # reading (the site used that model alone before): the cascade's reading replaces it
+        Prediction.objects.for_tenant(tenant).filter(session=session, model_version_id=fields["model_version_id"]).exclude(
+            **key
+        ).delete()
     if session.classification_error:
         FormSession.objects.for_tenant(tenant).filter(pk=session.pk).update(classification_error="")
     if existing is not None:
@@ -128,7 +138,7 @@ def prediction_for_session(*, tenant: Tenant, session_id: int) -> Prediction | N
             prediction = Prediction.objects.create(tenant=tenant, session=session, source=Prediction.Source.SESSION, **fields)
     except IntegrityError:
         # A redelivered task raced us to it: the unique (session, model version) keeps one.
-        prediction = Prediction.objects.for_tenant(tenant).get(session=session, model_version_id=fields["model_version_id"])
+        prediction = Prediction.objects.for_tenant(tenant).get(session=session, **key)
     return _planned_on_commit(tenant, prediction)
 
 

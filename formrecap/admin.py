@@ -83,6 +83,9 @@ class SiteForm(forms.ModelForm):
             "outreach_delay_seconds",
             "attribution_window_seconds",
             "is_active",
+            "classifier_backend",
+            "escalation_backend",
+            "escalation_threshold",
         ]
 
 
@@ -90,9 +93,9 @@ class SiteForm(forms.ModelForm):
 class SiteAdmin(TenantScopedAdmin):
     form = SiteForm
     fields = [*SiteForm.Meta.fields, "site_key", "snippet_tag"]
-    list_display = ["name", "tenant", "site_key", "is_active", "abandonment_timeout_seconds", "created_at"]
+    list_display = ["name", "tenant", "site_key", "is_active", "classifier_backend", "abandonment_timeout_seconds", "created_at"]
     ordering = ["name"]
-    list_filter = ["is_active"]
+    list_filter = ["is_active", "classifier_backend"]
     search_fields = ["name", "site_key"]
     readonly_fields = ["site_key", "snippet_tag"]
 

@@ -13,7 +13,7 @@ from classifier.services import session_trace
 from classifier.trace import TraceError, serialise_trace
 
 from .api_base import TenantApiView
-from .models import FormSession
+from .models import FormSession, Site
 from .selectors import form_session_events, form_session_list, site_list
 
 
@@ -26,6 +26,11 @@ class SiteOutput(serializers.Serializer):
     outreach_delay_seconds = serializers.IntegerField(help_text="after the page is gone: wait this long for a return")
     attribution_window_seconds = serializers.IntegerField(help_text="a later submit by the visitor within it recovers")
     is_active = serializers.BooleanField()
+    classifier_backend = serializers.ChoiceField(choices=Site.Backend.choices, help_text="what classifies its sessions")
+    escalation_backend = serializers.ChoiceField(
+        choices=Site.Escalation.choices, help_text="cascade: the LLM backend asked when the embedded model is unsure"
+    )
+    escalation_threshold = serializers.FloatField(help_text="cascade: embedded confidence below this escalates")
     created_at = serializers.DateTimeField()
 
 

@@ -3,7 +3,7 @@
 import uuid
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from .tenancy import TenantManager
@@ -55,6 +55,19 @@ def default_attribution_window() -> int:
 
 
 class Site(models.Model):
+    # classifier.backends.SITE_BACKENDS and cascade.ESCALATION_BACKENDS (a test keeps them the same)
+    class Backend(models.TextChoices):
+        EMBEDDED = "embedded", "Embedded (CPU, in-process)"
+        PEFT = "peft", "LoRA adapter, in-process (PEFT)"
+        VLLM = "vllm", "LoRA adapter on vLLM (Modal)"
+        CLOUDFLARE = "cloudflare", "LoRA adapter on Cloudflare Workers AI"
+        CASCADE = "cascade", "Cascade: embedded first, the escalation backend when unsure"
+
+    class Escalation(models.TextChoices):
+        VLLM = "vllm", "vLLM (Modal)"
+        CLOUDFLARE = "cloudflare", "Cloudflare Workers AI"
+        PEFT = "peft", "PEFT, in-process"
+
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="sites")
     name = models.CharField(max_length=200)
     # Exact origins ("https://shop.example.com"); the ingest endpoint and CORS accept only these.
@@ -78,7 +91,22 @@ class Site(models.Model):
     )
     is_active = models.BooleanField(default=True)
     classifier_backend = models.CharField(
-        max_length=32, default="embedded", help_text="Which backend classifies this site's abandoned sessions."
+        max_length=32,
+        choices=Backend.choices,
+        default=Backend.EMBEDDED,
+        help_text="Which backend classifies this site's abandoned sessions.",
+    )
+    escalation_backend = models.CharField(
+        max_length=32,
+        choices=Escalation.choices,
+        default=Escalation.VLLM,
+        help_text="Cascade only: the LLM backend asked when the embedded model is unsure.",
+    )
+    escalation_threshold = models.FloatField(
+        default=0.8,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Cascade only: a session whose embedded confidence is below this goes to the escalation backend "
+        "(0: never, 1: always).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -7,7 +7,18 @@ BACKEND_NAMES = ("embedded", "peft", "vllm", "cloudflare", "claude", "zero_shot"
 # What a site's API key may ask for: a baseline would spend our Anthropic budget or load a base model into the
 # web process on a tenant's request.
 SERVING_BACKENDS = ("embedded", "peft", "vllm", "cloudflare")
+# What a site can be classified by: a serving backend, or the cascade over its escalation settings.
+SITE_BACKENDS = (*SERVING_BACKENDS, "cascade")
 DEFAULT_BACKEND = "embedded"
+
+
+def backend_for_site(site) -> Backend:
+    """The backend a site's sessions are classified by, from its settings (a cascade uses its threshold and LLM)."""
+    if site.classifier_backend == "cascade":
+        from .cascade import CascadeBackend
+
+        return CascadeBackend(threshold=site.escalation_threshold, escalate_to=site.escalation_backend)
+    return get_backend(site.classifier_backend)
 
 
 def get_backend(name: str = DEFAULT_BACKEND, *, model_version_id: int | None = None) -> Backend:
@@ -47,6 +58,6 @@ def get_backend(name: str = DEFAULT_BACKEND, *, model_version_id: int | None = N
 
 
 __all__ = [
-    "Backend", "BackendUnavailable", "Classification", "Explanation", "get_backend", "BACKEND_NAMES", "SERVING_BACKENDS",
-    "DEFAULT_BACKEND",
+    "Backend", "BackendUnavailable", "Classification", "Explanation", "get_backend", "backend_for_site", "BACKEND_NAMES",
+    "SERVING_BACKENDS", "SITE_BACKENDS", "DEFAULT_BACKEND",
 ]  # fmt: skip

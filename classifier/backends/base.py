@@ -25,6 +25,8 @@ class Classification:
     model_version: str  # e.g. "embedded-lr:v3"
     model_version_id: int | None
     explanation: Explanation = field(default_factory=lambda: Explanation([], ""))
+    # Which backend answered and why, where a router chose (the cascade): {"answered_by", "reason", …}
+    routing: dict = field(default_factory=dict)
 
     @property
     def label(self) -> str:
