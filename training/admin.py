@@ -12,11 +12,11 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from .held_out import held_out_entries
 from .lora.config import PROFILES, AdapterTrainingConfig, ConfigError, validate_config
-from .models import Dataset, ModelVersion, TrainingRun
+from .models import Dataset, ModelComparison, ModelVersion, TrainingRun
 from .promotion import model_version_rollback, promotion_gate_apply
 from .runs import training_run_create, training_run_enqueue
 from .services import model_version_activate
@@ -344,3 +344,43 @@ class ModelVersionAdmin(SuperuserOnlyAdmin):
                 self.message_user(request, f"Nothing rolled back: {exc}.", messages.ERROR)
                 continue
             self.message_user(request, f"Rolled back the {kind} model to {model_version.label} ({model_version.status_reason}).")
+
+
+@admin.register(ModelComparison)
+class ModelComparisonAdmin(SuperuserOnlyAdmin):
+    """Reports written by `python manage.py compare_models`; read-only here."""
+
+    list_display = ["created_at", "dataset_name", "backends", "best"]
+    fields = ["created_at", "dataset", "dataset_sha256", "backends", "table", "charts_shown"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.display(description="dataset")
+    def dataset_name(self, comparison: ModelComparison) -> str:
+        return Path(comparison.dataset).name
+
+    @admin.display(description="best macro-F1")
+    def best(self, comparison: ModelComparison) -> str:
+        scored = [row for row in comparison.report.get("backends", []) if row.get("macro_f1") is not None]
+        if not scored:
+            return "—"
+        top = max(scored, key=lambda row: row["macro_f1"])
+        return f"{top['backend']} {top['macro_f1']:.3f} (ECE {top['ece']:.3f})"
+
+    @admin.display(description="report")
+    def table(self, comparison: ModelComparison) -> str:
+        return format_html('<pre style="white-space:pre-wrap">{}</pre>', comparison.markdown)
+
+    @admin.display(description="charts")
+    def charts_shown(self, comparison: ModelComparison) -> str:
+        return format_html_join(
+            "",
+            '<figure style="margin:0 0 16px"><img alt="{}" src="data:image/png;base64,{}" style="max-width:100%">'
+            "<figcaption>{}</figcaption></figure>",
+            ((name, data, name) for name, data in sorted(comparison.charts.items())),
+        )

@@ -1,5 +1,7 @@
 """The model-version registry: every trained model (embedded now, LoRA adapters later) is a row here."""
 
+from pathlib import Path
+
 from django.db import models
 from django.db.models import Q
 
@@ -110,3 +112,21 @@ class TrainingRun(models.Model):
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()
         return None
+
+
+class ModelComparison(models.Model):
+    """A `compare_models` report: backends side by side on one labelled set, with its charts (shown in admin)."""
+
+    dataset = models.CharField(max_length=500)
+    dataset_sha256 = models.CharField(max_length=64)
+    backends = models.CharField(max_length=500, help_text="as asked, e.g. embedded,peft:12,claude")
+    report = models.JSONField(help_text="per backend: macro-F1 with CI, per-class F1, ECE, Brier, n, latency; skipped ones")
+    markdown = models.TextField()
+    charts = models.JSONField(default=dict, help_text="file name -> base64 PNG")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"comparison {self.pk} on {Path(self.dataset).name}"

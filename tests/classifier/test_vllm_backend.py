@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from classifier.backends import BackendUnavailable, get_backend
+from classifier.backends.cascade import CascadeBackend
 from classifier.backends.vllm import CircuitBreaker, VllmAnswerError, parse_completions
 from classifier.prompting import chat_prompts
 from classifier.readout import digit_log_probs
@@ -113,6 +114,28 @@ def test_the_server_reads_the_same_digits_with_the_same_probabilities_and_t_as_p
     assert t_remote == pytest.approx(t_local, rel=1e-3)
     assert 0.06 < t_local < 19  # a real optimum inside the search bounds (1/20 .. 20), not a bound
     print(f"vLLM vs PEFT, {len(TEXTS)} traces: max |Δp| = {max_difference:.1e}; T = {t_remote:.6g} (vLLM), {t_local:.6g} (PEFT)")
+
+
+@pytest.mark.vllm
+def test_a_cascade_escalates_what_the_embedded_model_is_unsure_of_to_the_server(
+    vllm_settings, model_version, active_embedded_model
+):
+    ModelVersion.objects.filter(pk=model_version.pk).update(status=ModelVersion.Status.ACTIVE)
+    traces = [parse_trace(text) for text in TEXTS[:12]]
+    embedded = get_backend("embedded").classify(traces)
+    threshold = float(np.median([c.confidence for c in embedded]))
+    results = CascadeBackend(threshold=threshold, escalate_to="vllm").classify(traces)
+    served = get_backend("vllm").classify(traces)
+    escalated = [i for i, c in enumerate(embedded) if c.confidence < threshold]
+    assert escalated and len(escalated) < len(traces)
+    for i, (result, first) in enumerate(zip(results, embedded, strict=True)):
+        if i in escalated:  # the server's answer, as the vllm backend gives it, with the embedded reading kept
+            assert result.routing["answered_by"] == "vllm" and result.routing["first"]["class"] == first.label
+            assert result.probabilities == pytest.approx(served[i].probabilities, abs=1e-4)
+            assert result.model_version_id == model_version.pk
+        else:
+            assert result.routing == {"answered_by": "embedded", "reason": result.routing["reason"]}
+            assert result.probabilities == first.probabilities
 
 
 @pytest.mark.vllm

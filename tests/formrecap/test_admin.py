@@ -28,6 +28,8 @@ SECRET_PATTERN = re.compile(r"sk_[A-Za-z0-9_-]{20,}")
 
 # The site form's outreach delay and attribution window, as admin renders their defaults.
 SITE_TIMES = {"outreach_delay_seconds": 1800, "attribution_window_seconds": 7 * 24 * 3600}
+# the site form's other fields as the add page prefills them
+SITE_DEFAULTS = {**SITE_TIMES, "classifier_backend": "embedded", "escalation_backend": "vllm", "escalation_threshold": 0.8}
 
 
 @dataclass
@@ -172,7 +174,7 @@ def site_add_data(tenant: Tenant, origins: str = "https://shop.example.com", nam
         "name": name,
         "allowed_origins": origins,
         "abandonment_timeout_seconds": 1800,
-        **SITE_TIMES,
+        **SITE_DEFAULTS,
         "is_active": "on",
     }
 
@@ -289,7 +291,12 @@ def test_foreign_object_answers_like_a_missing_one(client, acme, globex, model, 
         ("membership", {"role": "analyst"}),
         (
             "site",
-            {"name": "Hijacked", "allowed_origins": "https://evil.example.com", "abandonment_timeout_seconds": 60, **SITE_TIMES},
+            {
+                "name": "Hijacked",
+                "allowed_origins": "https://evil.example.com",
+                "abandonment_timeout_seconds": 60,
+                **SITE_DEFAULTS,
+            },
         ),
         ("apikey", {"name": "Hijacked"}),
     ],
@@ -438,7 +445,7 @@ def test_analyst_can_view_own_object(client, acme, model):
                 "name": "Renamed",
                 "allowed_origins": "https://x.example.com",
                 "abandonment_timeout_seconds": 60,
-                **SITE_TIMES,
+                **SITE_DEFAULTS,
             },
         ),
         ("apikey", {"name": "Renamed"}),
