@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
+from .deployment import DeploymentFailed
 from .held_out import held_out_entries
 from .lora.config import PROFILES, AdapterTrainingConfig, ConfigError, validate_config
 from .models import Dataset, ModelComparison, ModelVersion, TrainingRun
@@ -321,7 +322,11 @@ class ModelVersionAdmin(SuperuserOnlyAdmin):
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one model version to activate.", messages.ERROR)
             return
-        model_version = model_version_activate(model_version=queryset.get(), reason=f"activated in admin by {request.user}")
+        try:
+            model_version = model_version_activate(model_version=queryset.get(), reason=f"activated in admin by {request.user}")
+        except DeploymentFailed as exc:
+            self.message_user(request, f"Not activated, the active version stays: deployment failed: {exc}", messages.ERROR)
+            return
         self.message_user(request, f"Activated {model_version.label}; the {model_version.kind} model active before is retired.")
 
     @admin.action(description="Apply the promotion gate to the selected candidates", permissions=["change"])
@@ -340,7 +345,7 @@ class ModelVersionAdmin(SuperuserOnlyAdmin):
         for kind in sorted(set(queryset.values_list("kind", flat=True))):
             try:
                 model_version = model_version_rollback(kind=kind)
-            except ValueError as exc:
+            except (ValueError, DeploymentFailed) as exc:
                 self.message_user(request, f"Nothing rolled back: {exc}.", messages.ERROR)
                 continue
             self.message_user(request, f"Rolled back the {kind} model to {model_version.label} ({model_version.status_reason}).")

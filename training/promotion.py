@@ -4,10 +4,10 @@ above the floor and not worse than the live model, both measured on the same fil
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
 
 from classifier.embedded_model import EmbeddedModel
 
+from .deployment import DeploymentFailed
 from .held_out import (
     HeldOutSet,
     embedded_held_out_metrics,
@@ -75,7 +75,10 @@ def promotion_gate_apply(*, candidate: ModelVersion) -> tuple[bool, str]:
         return _keep(candidate, reasons)
     compared = f" (live: {live.label})" if live is not None else ""
     reason = f"promoted by the gate{compared}: " + "; ".join(verdicts)
-    model_version_activate(model_version=candidate, reason=reason)
+    try:
+        model_version_activate(model_version=candidate, reason=reason)
+    except DeploymentFailed as exc:
+        return _keep(candidate, [f"passed the gate, but deployment failed: {exc}"])
     return True, reason
 
 
@@ -119,9 +122,9 @@ def _keep(candidate: ModelVersion, reasons: list[str]) -> tuple[bool, str]:
 
 def model_version_rollback(*, kind: str) -> ModelVersion:
     """Re-activate the version that was live before the current one (one admin action; repeated, it keeps going back)."""
-    with transaction.atomic():
-        current = model_version_active(kind=kind)
-        previous = current.previous_active if current is not None else None
-        if previous is None:
-            raise ValueError(f"no previously active {kind} model to roll back to")
-        return model_version_activate(model_version=previous, reason=f"rolled back from {current.label}", rollback=True)
+    current = model_version_active(kind=kind)
+    previous = current.previous_active if current is not None else None
+    if previous is None:
+        raise ValueError(f"no previously active {kind} model to roll back to")
+    # published again first (a vLLM server restarted since has forgotten it); DeploymentFailed keeps the current one
+    return model_version_activate(model_version=previous, reason=f"rolled back from {current.label}", rollback=True)

@@ -44,7 +44,18 @@ def model_version_register(
 
 def model_version_activate(*, model_version: ModelVersion, reason: str = "", rollback: bool = False) -> ModelVersion:
     """Make this version the active one of its kind; the previous active one is retired and remembered as the one
-    to roll back to (a rollback itself keeps the existing link, so repeated rollbacks walk back, not toggle)."""
+    to roll back to (a rollback itself keeps the existing link, so repeated rollbacks walk back, not toggle).
+
+    A LoRA version is first published to its serving targets (training/deployment.py): when that fails it does not
+    go live (DeploymentFailed, the reason recorded on it) and the active version stays."""
+    from .deployment import DeploymentFailed, model_version_deploy
+
+    try:
+        model_version_deploy(model_version=model_version)
+    except DeploymentFailed as exc:
+        ModelVersion.objects.filter(pk=model_version.pk).update(status_reason=f"not activated: deployment failed: {exc}")
+        model_version.refresh_from_db()
+        raise
     with transaction.atomic():
         current = ModelVersion.objects.select_for_update().filter(kind=model_version.kind, status=ModelVersion.Status.ACTIVE)
         previous = current.exclude(pk=model_version.pk).first()

@@ -207,6 +207,22 @@ class VllmClient:
         self.breaker.record_success()
         return self._json(response, body.get("model"))
 
+    def load_adapter(self, name: str, path: str) -> str:
+        """Load a LoRA adapter into the running server under ``name`` (the server needs
+        VLLM_ALLOW_RUNTIME_LORA_UPDATING=True, as training/modal_app.py `serve` sets). One already loaded under that
+        name counts as loaded. Returns the server's answer; BackendUnavailable names what went wrong."""
+        try:
+            response = self._post_with_retries("/v1/load_lora_adapter", {"lora_name": name, "lora_path": path})
+        except _Unreachable as exc:
+            raise BackendUnavailable(f"vLLM server {self.base_url} is unavailable: {exc}") from exc
+        detail = _detail(response)
+        if response.status_code == 200 or "already" in detail.lower():
+            return detail or "loaded"
+        if response.status_code == 404:
+            detail = "no /v1/load_lora_adapter: start the server with VLLM_ALLOW_RUNTIME_LORA_UPDATING=True"
+        status = response.status_code
+        raise BackendUnavailable(f"vLLM server {self.base_url} did not load {name!r} from {path} (HTTP {status}): {detail}")
+
     def _post_with_retries(self, path: str, body: dict) -> httpx.Response:
         attempts = self.retries + 1
         problem = ""

@@ -95,6 +95,8 @@ FORMRECAP_ZERO_SHOT_BASE_MODEL = env("FORMRECAP_ZERO_SHOT_BASE_MODEL", default="
 # The `vllm` backend: the OpenAI-compatible vLLM server training/modal_app.py deploys (`serve`), base + LoRA adapters.
 # Base URL of the server (Modal web endpoint, with or without /v1); empty: the backend answers "unavailable".
 FORMRECAP_VLLM_BASE_URL = env("FORMRECAP_VLLM_BASE_URL", default="")
+# Where the server finds adapters to load at runtime (the Modal volume's mount); empty: the model version's folder.
+FORMRECAP_VLLM_ADAPTER_ROOT = env("FORMRECAP_VLLM_ADAPTER_ROOT", default="")
 # Modal proxy auth (the endpoint has requires_proxy_auth): a proxy auth token's id and secret, sent as
 # Modal-Key / Modal-Secret headers. Empty: no headers (a server of your own, or the tests' local one).
 FORMRECAP_VLLM_MODAL_KEY = env("FORMRECAP_VLLM_MODAL_KEY", default="")

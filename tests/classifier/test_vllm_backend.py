@@ -23,8 +23,10 @@ from tests.classifier.vllm_server import DROP, FORWARD, UNAVAILABLE, FaultProxy,
 from tests.training.helpers import separable_examples
 from training.calibration import fit_temperature
 from training.datasets import stratified_split
+from training.deployment import DeploymentFailed
 from training.lora.prompt import chat_record
 from training.models import ModelVersion
+from training.services import model_version_activate
 
 pytestmark = pytest.mark.django_db
 
@@ -136,6 +138,37 @@ def test_a_cascade_escalates_what_the_embedded_model_is_unsure_of_to_the_server(
         else:
             assert result.routing == {"answered_by": "embedded", "reason": result.routing["reason"]}
             assert result.probabilities == first.probabilities
+
+
+@pytest.mark.vllm
+def test_activating_an_adapter_loads_it_into_the_running_server_first(vllm_settings, model_version, tiny_lora):
+    _, adapter = tiny_lora
+    promoted = ModelVersion.objects.create(
+        kind=ModelVersion.Kind.LORA, name="tiny-runtime", version=1, artifact_uri=str(adapter), temperature=0.7,
+        training_config=model_version.training_config,
+    )  # fmt: skip
+    with pytest.raises(BackendUnavailable, match="does not serve 'tiny-runtime-v1'"):
+        get_backend("vllm", model_version_id=promoted.pk).classify([parse_trace(TEXTS[0])])
+    model_version_activate(model_version=promoted)
+    promoted.refresh_from_db()
+    assert promoted.status == ModelVersion.Status.ACTIVE
+    assert promoted.deployments["vllm"]["status"] == "loaded" and promoted.deployments["vllm"]["name"] == "tiny-runtime-v1"
+    traces = [parse_trace(text) for text in TEXTS[:6]]
+    loaded = get_backend("vllm").classify(traces)  # the active adapter, now served under its own name
+    original = get_backend("vllm", model_version_id=model_version.pk).classify(traces)  # the same weights
+    assert [c.model_version_id for c in loaded] == [promoted.pk] * 6
+    np.testing.assert_allclose([c.probabilities for c in loaded], [c.probabilities for c in original], atol=1e-4)
+    model_version_activate(model_version=promoted)  # again (a rollback to it): already loaded is loaded
+
+    broken = ModelVersion.objects.create(
+        kind=ModelVersion.Kind.LORA, name="tiny-missing", version=1, artifact_uri="/nonexistent/adapter", temperature=0.7,
+    )  # fmt: skip
+    with pytest.raises(DeploymentFailed, match="did not load 'tiny-missing-v1'"):
+        model_version_activate(model_version=broken)
+    broken.refresh_from_db()
+    assert broken.status == ModelVersion.Status.CANDIDATE and "deployment failed" in broken.status_reason
+    assert broken.deployments["vllm"]["status"] == "failed"
+    assert ModelVersion.objects.get(status=ModelVersion.Status.ACTIVE, kind=ModelVersion.Kind.LORA) == promoted
 
 
 @pytest.mark.vllm

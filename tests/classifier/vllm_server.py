@@ -78,7 +78,14 @@ def start_vllm_server(*, base_model: Path, adapters: dict[str, Path], max_lora_r
         "--enable-lora", "--max-lora-rank", str(max_lora_rank),
         "--lora-modules", *(f"{name}={folder}" for name, folder in adapters.items()),
     ]  # fmt: skip
-    env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1", "VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1"}
+    env = {
+        **os.environ,
+        "VLLM_CPU_KVCACHE_SPACE": "1",
+        "HF_HUB_OFFLINE": "1",
+        "VLLM_NO_USAGE_STATS": "1",
+        "DO_NOT_TRACK": "1",
+        "VLLM_ALLOW_RUNTIME_LORA_UPDATING": "True",
+    }  # as training/modal_app.py serve: adapters loaded on promotion
     started = time.monotonic()
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
