@@ -10,7 +10,7 @@ from formrecap.models import FormSession
 
 from .labels import CLASSES
 from .models import Prediction, SessionLabel
-from .services import session_trace
+from .selectors import session_trace
 from .trace import TraceError, serialise_trace
 
 

@@ -7,7 +7,8 @@ from celery import shared_task
 from formrecap.models import Tenant
 
 from .backends import BackendUnavailable
-from .services import prediction_for_session, session_classification_failed, sessions_unclassified
+from .selectors import sessions_unclassified
+from .services import prediction_for_session, session_classification_failed
 from .trace import TraceError
 
 logger = logging.getLogger(__name__)

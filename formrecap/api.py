@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from classifier.api import PredictionOutput, PredictionSummaryOutput
 from classifier.labels import CLASSES, CODES
-from classifier.services import session_trace
+from classifier.selectors import session_trace
 from classifier.trace import TraceError, serialise_trace
 
 from .api_base import TenantApiView

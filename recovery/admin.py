@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from classifier.labels import CLASSES
 from classifier.models import SessionLabel
-from classifier.services import session_trace
+from classifier.selectors import session_trace
 from classifier.trace import TraceError, serialise_trace
 from formrecap.admin_tenancy import TenantScopedAdmin, TenantSiteListFilter, editable_tenant_ids, member_tenant_ids
 from formrecap.models import FormSession, Tenant

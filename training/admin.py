@@ -16,10 +16,10 @@ from django.utils.html import format_html, format_html_join
 
 from .deployment import DeploymentFailed
 from .held_out import held_out_entries
-from .lora.config import PROFILES, AdapterTrainingConfig, ConfigError, validate_config
+from .lora.config import PROFILES, AdapterTrainingConfig, ConfigError
 from .models import Dataset, ModelComparison, ModelVersion, TrainingRun
 from .promotion import model_version_rollback, promotion_gate_apply
-from .runs import training_run_create, training_run_enqueue
+from .runs import training_config_prepare, training_run_create, training_run_enqueue
 from .services import model_version_activate
 
 
@@ -113,8 +113,7 @@ class TrainingRunAddForm(forms.ModelForm):
         cleaned = super().clean()
         if not self.errors:
             try:
-                # Refused here rather than as a failed run. A local folder stands in for a hub model (the tiny one).
-                validate_config(self.config(), base_is_local_stand_in=Path(cleaned["base_model"].strip()).is_dir())
+                training_config_prepare(self.config())  # refused here rather than as a failed run
             except ConfigError as exc:
                 raise ValidationError(str(exc)) from exc
         return cleaned

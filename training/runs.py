@@ -5,6 +5,7 @@ The Celery tasks in training/tasks.py call these; so does `manage.py train_adapt
 
 import logging
 import traceback
+from dataclasses import replace
 from pathlib import Path
 
 from django.conf import settings
@@ -15,7 +16,8 @@ from django.utils import timezone
 
 from .held_out import held_out_sets_available
 from .lora.calibrate import calibrate_adapter
-from .lora.config import AdapterTrainingConfig
+from .lora.config import AdapterTrainingConfig, ConfigError, validate_config
+from .lora.tiny import is_tiny_model
 from .models import Dataset, ModelVersion, TrainingRun
 from .promotion import promotion_gate_apply
 from .services import model_version_register
@@ -23,7 +25,25 @@ from .services import model_version_register
 logger = logging.getLogger(__name__)
 
 
+def training_config_prepare(config: AdapterTrainingConfig) -> AdapterTrainingConfig:
+    """The base's defaults applied and the config validated (ConfigError names the problem): the one rule the
+    command, admin and beat's retraining share. A local folder stands in for a hub model; the randomly initialised
+    tiny base (training/lora/tiny.py) must also learn its output layer, so it gets ``modules_to_save: [lm_head]``."""
+    base = config.base_model.strip()
+    if base and Path(base).exists():
+        base = str(Path(base).resolve())
+    config = replace(config, base_model=base)
+    if is_tiny_model(base) and config.modules_to_save is None:
+        config = replace(config, modules_to_save=["lm_head"])
+    if config.max_length < 16 or config.learning_rate <= 0:
+        raise ConfigError("max_length must be at least 16 and learning_rate positive")
+    validate_config(config, base_is_local_stand_in=Path(base).is_dir())
+    return config
+
+
 def training_run_create(*, dataset: Dataset, runner: str, config: AdapterTrainingConfig, triggered_by: str = "") -> TrainingRun:
+    """A queued run, its config prepared and validated first (training_config_prepare): nothing invalid is stored."""
+    config = training_config_prepare(config)
     return TrainingRun.objects.create(
         dataset=dataset,
         runner=runner,

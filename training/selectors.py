@@ -12,7 +12,7 @@ def model_version_active(*, kind: str) -> ModelVersion | None:
 def operator_labelled_traces(*, since=None) -> list[tuple[str, int]]:
     """(terse trace, class code) for every operator-labelled session with events, across tenants (training is global)."""
     from classifier.models import SessionLabel
-    from classifier.services import session_trace
+    from classifier.selectors import session_trace
     from classifier.trace import TraceError, serialise_trace
 
     labels = SessionLabel.all_tenants.select_related("session").filter(session__event_count__gt=0)

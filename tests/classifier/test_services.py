@@ -4,11 +4,11 @@ import pytest
 
 from classifier.backends import BackendUnavailable
 from classifier.models import Prediction
+from classifier.selectors import session_trace
 from classifier.services import (
     classify_traces,
     prediction_for_session,
     predictions_create_for_request,
-    session_trace,
     sessions_abandoned,
 )
 from classifier.trace import parse_trace, serialise_trace

@@ -13,7 +13,7 @@ from django.test import Client
 from django.utils import timezone
 
 from classifier.models import Prediction
-from classifier.services import session_trace
+from classifier.selectors import session_trace
 from formrecap.ingest.services import sweep_inactive_sessions
 from formrecap.models import FormSession, default_outreach_delay
 from recovery.models import ActionExecution

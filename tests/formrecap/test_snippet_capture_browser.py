@@ -15,7 +15,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from classifier.services import session_trace
+from classifier.selectors import session_trace
 from classifier.trace import serialise_trace
 from formrecap.ingest.services import sweep_inactive_sessions
 from formrecap.models import FormSession, default_outreach_delay

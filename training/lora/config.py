@@ -4,7 +4,8 @@ Arithmetic of the defaults (the published run): 884 examples / effective batch 1
 (4 per device × 4 accumulation) = 56 steps per epoch, × 3 epochs = 168 steps, cosine LR 2e-4.
 """
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 
 # Bases Cloudflare serves BYO-LoRA adapters for (their Workers AI names in comments). The default where Django settings
 # are not loaded (a Modal container); elsewhere FORMRECAP_CLOUDFLARE_BASE_MODELS decides (cloudflare_accepted_bases).
@@ -67,6 +68,28 @@ class AdapterTrainingConfig:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+# What a YAML config may set: the run's own hyperparameters (``extra`` is not a training setting).
+YAML_FIELDS = frozenset(f.name for f in fields(AdapterTrainingConfig)) - {"extra"}
+
+
+def config_fields_from_yaml(path: Path) -> dict:
+    """The AdapterTrainingConfig fields a YAML file under training/configs/ sets (TRL style: one key per setting).
+    ConfigError names a file that cannot be read, is not a mapping, or sets what is no training setting."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it ({exc.strerror or exc})") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings, got {type(data).__name__}")
+    if unknown := sorted(set(map(str, data)) - YAML_FIELDS):
+        raise ConfigError(f"{path}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(YAML_FIELDS))}")
+    return data
 
 
 def validate_config(config: AdapterTrainingConfig, *, base_is_local_stand_in: bool) -> None:

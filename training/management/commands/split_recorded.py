@@ -7,7 +7,7 @@ split's forms), which train_embedded learns from; a session on a dev or test for
 
 A session that ends without exit or submit (a tab hidden and never shown again, a visitor who went idle) is
 classified by the product only when the sweep abandons it, with its trailing inactivity and then `exit`
-(classifier.services.session_trace); such sessions get that ending here, so they are judged as the product
+(classifier.selectors.session_trace); such sessions get that ending here, so they are judged as the product
 reads them.
 """
 

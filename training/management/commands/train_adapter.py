@@ -1,5 +1,5 @@
-"""`python manage.py train_adapter --runner local|modal --profile research|cloudflare --base-model NAME_OR_DIR
---dataset ID_OR_DIR [--max-steps N] [--epochs N] [--json]`
+"""`python manage.py train_adapter --runner local|modal [--config training/configs/X.yaml] [--profile research|cloudflare]
+[--base-model NAME_OR_DIR] --dataset ID_OR_DIR [--max-steps N] [--epochs N] [--json]`
 
 Creates a training run and carries it through the runner: locally it trains in-process,
 then calibrates (T by NLL on the validation split), evaluates (test split, each held-out set),
@@ -13,56 +13,47 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from training.held_out import held_out_entries
-from training.lora.config import PROFILES, AdapterTrainingConfig, ConfigError, validate_config
+from training.lora.config import PROFILES, AdapterTrainingConfig, ConfigError, config_fields_from_yaml
 from training.lora.dataset import dataset_register_folder
 from training.models import Dataset, TrainingRun
 from training.runs import training_run_create, training_run_start
+
+# flag (argparse dest) -> AdapterTrainingConfig field
+FLAG_FIELDS = {
+    "profile": "profile", "base_model": "base_model", "epochs": "epochs", "max_steps": "max_steps",
+    "learning_rate": "learning_rate", "batch_size": "per_device_batch_size", "grad_accum": "gradient_accumulation_steps",
+    "max_length": "max_length", "rank": "rank", "seed": "seed",
+}  # fmt: skip
 
 
 class Command(BaseCommand):
     help = "Fine-tune a LoRA adapter, calibrate, evaluate, register it and apply the promotion gate."
 
     def add_arguments(self, parser) -> None:
-        defaults = AdapterTrainingConfig(base_model="")
+        parser.add_argument("--config", type=Path, help="a YAML config (training/configs/); the flags below override it")
         parser.add_argument("--runner", choices=[r.value for r in TrainingRun.Runner], default="local")
-        parser.add_argument("--profile", choices=list(PROFILES), default="research")
-        parser.add_argument("--base-model", required=True, help="hub name, or a local folder (e.g. from build_tiny_model)")
+        parser.add_argument("--profile", choices=list(PROFILES), help="default research")
+        parser.add_argument("--base-model", help="hub name, or a local folder (e.g. from build_tiny_model)")
         parser.add_argument("--dataset", required=True, help="Dataset id, or a folder with train/validation/test.jsonl")
-        parser.add_argument("--epochs", type=float, default=defaults.epochs)
-        parser.add_argument("--max-steps", type=int, default=defaults.max_steps, help="> 0 overrides --epochs")
-        parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
-        parser.add_argument("--batch-size", type=int, default=defaults.per_device_batch_size, help="per device")
-        parser.add_argument("--grad-accum", type=int, default=defaults.gradient_accumulation_steps)
-        parser.add_argument("--max-length", type=int, default=defaults.max_length)
-        parser.add_argument("--seed", type=int, default=defaults.seed)
+        parser.add_argument("--epochs", type=float)
+        parser.add_argument("--max-steps", type=int, help="> 0 overrides --epochs")
+        parser.add_argument("--learning-rate", type=float)
+        parser.add_argument("--batch-size", type=int, help="per device")
+        parser.add_argument("--grad-accum", type=int)
+        parser.add_argument("--max-length", type=int)
+        parser.add_argument("--rank", type=int, help="overrides the profile's r (alpha scales with it)")
+        parser.add_argument("--seed", type=int)
         parser.add_argument("--json", action="store_true", help="end with one JSON line")
 
     def handle(self, *args, **options) -> None:
-        from training.lora.tiny import is_tiny_model
-
         dataset = self._dataset(options["dataset"])
-        base = options["base_model"]
-        tiny = is_tiny_model(base)
-        config = AdapterTrainingConfig(
-            base_model=str(Path(base).resolve()) if Path(base).exists() else base,
-            profile=options["profile"],
-            epochs=options["epochs"],
-            max_steps=options["max_steps"],
-            learning_rate=options["learning_rate"],
-            per_device_batch_size=options["batch_size"],
-            gradient_accumulation_steps=options["grad_accum"],
-            max_length=options["max_length"],
-            seed=options["seed"],
-            # A randomly initialised stand-in must also learn its output layer to say anything.
-            modules_to_save=["lm_head"] if tiny else None,
-        )
-        if config.max_length < 16 or config.learning_rate <= 0:
-            raise CommandError("--max-length must be at least 16 and --learning-rate positive")
+        config = self._config(options)
         try:
-            validate_config(config, base_is_local_stand_in=tiny)
+            run = training_run_create(
+                dataset=dataset, runner=options["runner"], config=config, triggered_by="train_adapter command"
+            )
         except ConfigError as exc:
             raise CommandError(str(exc)) from exc
-        run = training_run_create(dataset=dataset, runner=options["runner"], config=config, triggered_by="train_adapter command")
         run, still_running = training_run_start(run_id=run.pk)
         if run.status == TrainingRun.Status.FAILED:
             raise CommandError(f"training run {run.pk} failed: {run.error.strip().splitlines()[-1] if run.error else 'unknown'}")
@@ -77,6 +68,22 @@ class Command(BaseCommand):
                 self.stdout.write(json.dumps({"training_run": run.pk, "status": run.status, "external_id": run.external_id}))
             return
         self._report(run, as_json=options["json"])
+
+    def _config(self, options: dict) -> AdapterTrainingConfig:
+        """The YAML file's settings, then the flags given; AdapterTrainingConfig's defaults for the rest."""
+        values = {}
+        if options["config"] is not None:
+            try:
+                values = config_fields_from_yaml(options["config"])
+            except ConfigError as exc:
+                raise CommandError(f"--config: {exc}") from exc
+        values |= {name: options[flag] for flag, name in FLAG_FIELDS.items() if options[flag] is not None}
+        if not values.get("base_model"):
+            raise CommandError("a base model is needed: --base-model, or base_model in --config")
+        try:
+            return AdapterTrainingConfig(**{"base_model": str(values.pop("base_model")), **values})
+        except TypeError as exc:
+            raise CommandError(f"--config: {exc}") from exc
 
     def _dataset(self, value: str) -> Dataset:
         if value.isdigit():
