@@ -147,6 +147,8 @@ def run_training(payload: dict) -> dict:
         except TimeoutError as exc:
             # The runner reads a builtin TimeoutError from FunctionCall.get as "still running".
             raise RuntimeError(f"training failed with a timeout: {exc}") from exc
+        # Calibration and held-out evaluation read the adapter here, on the GPU: the worker fits T from the numbers.
+        readout = remote_readout(finished.adapter_dir, config.base_model, dataset, payload.get("held_out", []))
         if destination.exists():
             shutil.rmtree(destination)  # a retried run replaces its own adapter
         shutil.copytree(finished.adapter_dir, destination)
@@ -156,8 +158,18 @@ def run_training(payload: dict) -> dict:
         "adapter_path": str(destination.relative_to(ARTIFACTS)),
         "adapter_dir": str(VOLUME_MOUNT / destination.relative_to(ARTIFACTS)),
         "manifest": finished.manifest,
+        "readout": readout,
         "local_output_dir": payload.get("local_output_dir"),  # where the runner downloads the adapter to
     }
+
+
+def remote_readout(adapter_dir: Path, base_model: str, dataset: Path, held_out: list[dict]) -> dict:
+    """First-token digit log-probs of the validation and test splits and the held-out sets (training.lora.calibrate)."""
+    from classifier.readout import load_adapter
+    from training.lora.calibrate import adapter_readout
+
+    model, tokenizer = load_adapter(Path(adapter_dir), base_model)
+    return adapter_readout(model, tokenizer, dataset, held_out)
 
 
 def run_merge(payload: dict) -> dict:

@@ -15,7 +15,7 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 
 from .held_out import held_out_sets_available
-from .lora.calibrate import calibrate_adapter
+from .lora.calibrate import calibrate_adapter, calibration_from_readout, held_out_payload
 from .lora.config import AdapterTrainingConfig, ConfigError, validate_config
 from .lora.tiny import is_tiny_model
 from .models import Dataset, ModelVersion, TrainingRun
@@ -55,13 +55,17 @@ def training_run_create(*, dataset: Dataset, runner: str, config: AdapterTrainin
 
 
 def run_payload(run: TrainingRun) -> dict:
-    """What a runner needs, JSON-able (it crosses to Modal)."""
-    return {
+    """What a runner needs, JSON-able (it crosses to Modal). A remote run also takes the held-out sets, read out by
+    the GPU function after training (calibration where the model runs); a local one is calibrated in-process."""
+    payload = {
         "run_id": run.pk,
         "dataset_path": run.dataset.path,
         "config": run.config,
         "output_dir": str(Path(settings.FORMRECAP_MODEL_DIR) / "adapters" / f"run-{run.pk}"),
     }
+    if run.runner != TrainingRun.Runner.LOCAL:
+        payload["held_out"] = held_out_payload(held_out_sets_available())
+    return payload
 
 
 def _append_log(run: TrainingRun, line: str) -> None:
@@ -90,7 +94,7 @@ def training_run_fail(*, run: TrainingRun, error: str) -> TrainingRun:
     return run
 
 
-def training_run_finish(*, run: TrainingRun, adapter_dir: str, manifest: dict) -> TrainingRun:
+def training_run_finish(*, run: TrainingRun, adapter_dir: str, manifest: dict, readout: dict | None = None) -> TrainingRun:
     """The adapter is trained: calibrate and evaluate it, register a candidate, apply the gate. Once per run: a
     redelivered poll that finds the run finished (or already holding a model version) changes nothing."""
     current = TrainingRun.objects.filter(pk=run.pk).values("status", "model_version_id").first()
@@ -99,10 +103,16 @@ def training_run_finish(*, run: TrainingRun, adapter_dir: str, manifest: dict) -
         return run
     _append_log(run, f"trained in {manifest.get('train_seconds', '?')} s, best eval loss {manifest.get('best_eval_loss')}")
     try:
-        local_base = run.base_model if Path(run.base_model).exists() else None
-        metrics = calibrate_adapter(
-            Path(adapter_dir), Path(run.dataset.path), held_out_sets=held_out_sets_available(), base_model=local_base
-        )
+        if readout is not None:  # read out where it ran (Modal's GPU): T and the figures from its numbers
+            metrics = calibration_from_readout(readout)
+            _append_log(
+                run, f"calibrated from the {run.runner} read-out ({len(readout['validation']['labels'])} validation traces)"
+            )
+        else:
+            local_base = run.base_model if Path(run.base_model).exists() else None
+            metrics = calibrate_adapter(
+                Path(adapter_dir), Path(run.dataset.path), held_out_sets=held_out_sets_available(), base_model=local_base
+            )
     except Exception:  # noqa: BLE001 - any failure here is the run's failure, recorded with its cause
         return training_run_fail(run=run, error=traceback.format_exc())
     base_name = Path(run.base_model).name if Path(run.base_model).exists() else run.base_model.split("/")[-1]
@@ -148,7 +158,10 @@ def training_run_start(*, run_id: int) -> tuple[TrainingRun | None, bool]:
         training_run_fail(run=run, error="interrupted before the runner finished\n" + traceback.format_exc())
         raise
     if started.result is not None:
-        return training_run_finish(run=run, adapter_dir=started.result["adapter_dir"], manifest=started.result["manifest"]), False
+        result = started.result
+        return training_run_finish(
+            run=run, adapter_dir=result["adapter_dir"], manifest=result["manifest"], readout=result.get("readout")
+        ), False
     TrainingRun.objects.filter(pk=run.pk).update(external_id=started.external_id)
     _append_log(run, f"submitted as {started.external_id}")
     run.refresh_from_db()
@@ -167,7 +180,10 @@ def training_run_poll(*, run_id: int) -> tuple[TrainingRun | None, bool]:
         return run, True
     if polled.error:
         return training_run_fail(run=run, error=polled.error), False
-    return training_run_finish(run=run, adapter_dir=polled.result["adapter_dir"], manifest=polled.result["manifest"]), False
+    result = polled.result
+    return training_run_finish(
+        run=run, adapter_dir=result["adapter_dir"], manifest=result["manifest"], readout=result.get("readout")
+    ), False
 
 
 def training_run_enqueue(*, run: TrainingRun) -> bool:

@@ -22,6 +22,7 @@ from pathlib import Path
 import modal.exception
 
 from training.lora import runners
+from training.modal_app import remote_readout
 
 BOUNDARY = ("upload", "spawn", "result", "download")
 
@@ -68,8 +69,18 @@ class ModalDouble:
             "adapter_path": payload["output_dir"],
             "adapter_dir": f"/artifacts/{payload['output_dir']}",
             "manifest": self.manifest,
+            # what run_training reads out on the GPU after training, computed here by the same code on the adapter
+            "readout": remote_readout(self.adapter_dir, None, self._uploaded(payload["dataset_path"]), payload["held_out"]),
             "local_output_dir": payload["local_output_dir"],
         }
+
+    def _uploaded(self, volume_folder: str) -> Path:
+        """The local folder whose files were uploaded to ``volume_folder`` on the volume."""
+        for (uploads,) in self.calls["upload"]:
+            for remote, local in uploads.items():
+                if remote.startswith(f"/{volume_folder}/"):
+                    return Path(local).parent
+        raise AssertionError(f"nothing was uploaded to {volume_folder}")
 
     def download(self, volume_dir: str, dest_dir: str) -> list[str]:
         self._record("download", volume_dir, dest_dir)

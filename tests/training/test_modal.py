@@ -184,6 +184,7 @@ def dataset_dir(tmp_path_factory):
     ]
     (folder / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     (folder / "validation.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records[:2]))
+    (folder / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records[:2]))
     return folder
 
 

@@ -56,6 +56,7 @@ def write_dataset(folder: Path, n_train: int = 12, n_validation: int = 2) -> Pat
     ]
     (folder / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records[:n_train]))
     (folder / "validation.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records[-n_validation:]))
+    (folder / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records[-n_validation:]))
     return folder
 
 
@@ -175,6 +176,7 @@ def test_start_uploads_the_dataset_and_spawns_train_with_the_payload(fake_creden
     assert uploads == {
         f"/{folder}/train.jsonl": str(tmp_path / "ds" / "train.jsonl"),
         f"/{folder}/validation.jsonl": str(tmp_path / "ds" / "validation.jsonl"),
+        f"/{folder}/test.jsonl": str(tmp_path / "ds" / "test.jsonl"),
     }
 
     # Same files, same folder (a redelivered start re-uploads in place); other content, another folder.

@@ -46,8 +46,12 @@ def reloaded(run: TrainingRun) -> TrainingRun:
 
 @pytest.mark.django_db
 def test_a_remote_run_is_submitted_polled_and_finished(
-    modal_double, tiny_dataset, tiny_base, active_embedded_model, django_capture_on_commit_callbacks
+    modal_double, tiny_dataset, tiny_base, active_embedded_model, django_capture_on_commit_callbacks, monkeypatch
 ):
+    def no_base_here(*args, **kwargs):
+        raise AssertionError("a remote run is calibrated from its read-out: the worker never loads the base")
+
+    monkeypatch.setattr("training.runs.calibrate_adapter", no_base_here)
     run = remote_run(tiny_dataset, tiny_base, running_polls=2)
 
     # Enqueued after commit: nothing starts while the transaction that created the run is open.
@@ -63,8 +67,12 @@ def test_a_remote_run_is_submitted_polled_and_finished(
     # What went to Modal: the dataset's two split files and the tiny base (a local folder) on the volume.
     [(uploads,)] = modal_double.calls["upload"]
     sent = modal_double.spawned[call_id]
-    assert sorted(Path(p).name for p in uploads.values() if p.endswith(".jsonl")) == ["train.jsonl", "validation.jsonl"]
+    splits = sorted(Path(p).name for p in uploads.values() if p.endswith(".jsonl"))
+    assert splits == ["test.jsonl", "train.jsonl", "validation.jsonl"]
     assert sent["config"]["base_model"].startswith("/artifacts/bases/") and sent["config"]["max_steps"] == 3
+    # the held-out sets travel with the run: the GPU function reads them out after training
+    assert {item["name"] for item in sent["held_out"]} >= {"hand_labelled"}
+    assert all(item["records"] and item["sha256"] for item in sent["held_out"])
     assert f"submitted as {call_id}" in run.logs
 
     # Running twice (no worker here to wait: admin polls again), then finished.
@@ -76,12 +84,14 @@ def test_a_remote_run_is_submitted_polled_and_finished(
     run = reloaded(run)
     assert run.status == "succeeded" and run.finished_at is not None and run.error == ""
     assert len(modal_double.calls["result"]) == 3 and len(modal_double.calls["download"]) == 1
-    # The downloaded adapter was calibrated and evaluated here, registered, and put through the gate.
+    # Calibrated and evaluated from what the GPU function read out (T fitted here on its log-probs), registered,
+    # and put through the gate.
+    assert "calibrated from the modal read-out" in run.logs
     version = run.model_version
     assert version.kind == "lora" and version.artifact_uri == str(Path(sent["local_output_dir"]) / "adapter")
     assert version.temperature == pytest.approx(version.metrics["temperature"]) and version.temperature > 0
     assert {"validation", "test", "held_out"} <= set(version.metrics)
-    assert version.metrics["held_out"]["hand_labelled"]["sha256"]  # measured here on the file the gate compares by
+    assert version.metrics["held_out"]["hand_labelled"]["sha256"]  # measured on the file the gate compares by
     assert version.training_config["runner"] == "modal" and version.training_config["training_run"] == run.pk
     # Three steps on a random tiny model is no match for the live embedded model: the gate keeps it back.
     assert version.status == "candidate" and f"worse than {active_embedded_model.label}" in version.status_reason

@@ -45,7 +45,8 @@ DEFAULT_MODAL_TIMEOUT_S = 15.0
 DEFAULT_MODAL_DOWNLOAD_TIMEOUT_S = 120.0
 # A local base-model folder (the tiny model) is uploaded with the run; anything bigger belongs on the volume.
 MAX_LOCAL_BASE_BYTES = 50 * 1024 * 1024
-SPLITS = ("train", "validation")
+# test too: the GPU function reads out the test split for the figures beside calibration (validation)
+SPLITS = ("train", "validation", "test")
 RESULT_MANIFEST = "training_manifest.json"
 
 
