@@ -86,21 +86,12 @@ def prediction_for_session(*, tenant: Tenant, session_id: int) -> Prediction | N
     final = _is_final(session)
     backend = backend_for_site(session.site)
     model_version_id = getattr(getattr(backend, "model_version", None), "pk", None)
-    # A cascade's reading is one row per session whichever model answered (the LLM's answer may follow the
-    # embedded one as the session grows); any other backend's, one per model version.
-    key = {"backend": backend.name} if backend.name == "cascade" else {"model_version_id": model_version_id}
-    existing = Prediction.objects.for_tenant(tenant).filter(session=session, **key).first()
+    existing = Prediction.objects.for_tenant(tenant).filter(session=session, model_version_id=model_version_id).first()
     if existing is not None and existing.events_seen >= session.event_count and existing.final == final:
         return _planned_on_commit(tenant, existing)  # a redelivery also replans a plan that was lost
     result = _timed_classify(backend, [session_trace(session=session)])
     fields = _prediction_fields(result.classifications[0], backend=result.backend, latency_ms=result.latency_ms)
     fields.update(events_seen=session.event_count, final=final)
-    if backend.name == "cascade":
-        # the unique (session, model version) row of the model that answered may be another backend's older
-        # reading (the site used that model alone before): the cascade's reading replaces it
-        Prediction.objects.for_tenant(tenant).filter(session=session, model_version_id=fields["model_version_id"]).exclude(
-            **key
-        ).delete()
     if session.classification_error:
         FormSession.objects.for_tenant(tenant).filter(pk=session.pk).update(classification_error="")
     if existing is not None:
@@ -112,7 +103,7 @@ def prediction_for_session(*, tenant: Tenant, session_id: int) -> Prediction | N
             prediction = Prediction.objects.create(tenant=tenant, session=session, source=Prediction.Source.SESSION, **fields)
     except IntegrityError:
         # A redelivered task raced us to it: the unique (session, model version) keeps one.
-        prediction = Prediction.objects.for_tenant(tenant).get(session=session, **key)
+        prediction = Prediction.objects.for_tenant(tenant).get(session=session, model_version_id=fields["model_version_id"])
     return _planned_on_commit(tenant, prediction)
 
 

@@ -60,7 +60,10 @@ def parse_backend_specs(text: str) -> list[BackendSpec]:
             )
         name, arg = match["name"], match["arg"]
         if name == "cascade":
-            threshold = float(arg) if arg is not None else 0.8
+            try:
+                threshold = float(arg) if arg is not None else 0.8
+            except ValueError:
+                raise ComparisonError(f"{entry!r}: a cascade threshold is a number between 0 and 1") from None
             if not 0 <= threshold <= 1:
                 raise ComparisonError(f"{entry!r}: a cascade threshold is between 0 and 1")
             specs.append(BackendSpec(name, threshold=threshold))
@@ -90,13 +93,18 @@ def compare_backends(examples: Sequence[Example], specs: Sequence[BackendSpec], 
             started = time.perf_counter()
             results = classify_in_chunks(backend, traces)
             elapsed = time.perf_counter() - started
+            # one at a time, the way classify_in_chunks asks: a malformed answer is a result here, not an error
+            one = getattr(backend, "classify_each", backend.classify)
             singles = []
             for trace in traces[:LATENCY_SAMPLE]:
                 began = time.perf_counter()
-                backend.classify([trace])
+                one([trace])
                 singles.append((time.perf_counter() - began) * 1000)
         except BackendUnavailable as exc:
             skipped.append({"backend": spec.label, "reason": str(exc)})
+            continue
+        except Exception as exc:  # one backend's failure never costs the others' rows
+            skipped.append({"backend": spec.label, "reason": f"failed: {type(exc).__name__}: {exc}"[:500]})
             continue
         rows.append(_row(spec, examples, results, elapsed=elapsed, singles=singles, seed=seed))
     return {"n_total": len(examples), "classes": list(CLASSES.values()), "backends": rows, "skipped": skipped}
@@ -116,14 +124,19 @@ def _row(spec: BackendSpec, examples, results, *, elapsed: float, singles: list[
     labels = np.asarray([e.label for e, _ in answered])
     probabilities = np.asarray([r.probabilities for _, r in answered], dtype=np.float64)
     metrics = evaluate_probabilities(labels, probabilities, seed=seed)
-    escalated = sum(1 for _, r in answered if r.routing.get("answered_by") not in (None, "embedded"))
+    escalated = sum(1 for _, r in answered if r.routing.get("escalated"))
+    llm_answered = sum(1 for _, r in answered if r.routing.get("answered_by") not in (None, "embedded"))
     return {
         **row,
         "model_versions": sorted({r.model_version for _, r in answered}),
         "calibrated": all(r.calibrated for _, r in answered),
         **{key: metrics[key] for key in ("accuracy", "macro_f1", "macro_f1_ci95", "per_class_f1", "ece", "brier")},
         "reliability": metrics["reliability"],
-        **({"escalated_share": escalated / len(answered)} if spec.name == "cascade" else {}),
+        **(
+            {"escalated_share": escalated / len(answered), "llm_answered_share": llm_answered / len(answered)}
+            if spec.name == "cascade"
+            else {}
+        ),
     }
 
 
@@ -162,7 +175,11 @@ def comparison_markdown(report: dict, *, title: str = "Model comparison") -> str
             lines.append(f"| {row['backend']} | " + " | ".join(f"{row['per_class_f1'][c]:.3f}" for c in report["classes"]) + " |")
     for row in scored:
         if "escalated_share" in row:
-            lines += ["", f"{row['backend']}: {row['escalated_share']:.1%} of traces escalated to the LLM backend."]
+            lines += [
+                "",
+                f"{row['backend']}: {row['escalated_share']:.1%} of traces escalated, {row['llm_answered_share']:.1%} "
+                "answered by the LLM backend (the rest kept the embedded answer when it could not answer).",
+            ]
     if report["skipped"]:
         lines += ["", "## Skipped", ""] + [f"- **{s['backend']}**: {s['reason']}" for s in report["skipped"]]
     return "\n".join(lines) + "\n"

@@ -191,7 +191,7 @@ def _recorded(path: str | None) -> tuple[np.ndarray, np.ndarray] | None:
 def _forms(path: str | None) -> set[str]:
     if not path or not Path(path).is_file():
         return set()
-    return {str(record.get("form")) for record in read_jsonl(Path(path))}
+    return {str(record["form"]) for record in read_jsonl(Path(path)) if record.get("form")}
 
 
 def _single_view(records: list[dict], view: str) -> tuple[np.ndarray, np.ndarray]:

@@ -13,10 +13,10 @@ from django.core.cache import cache
 from django.db import transaction
 
 from .held_out import held_out_sets_available, held_out_sets_missing
-from .lora.config import AdapterTrainingConfig
+from .lora.config import AdapterTrainingConfig, ConfigError
 from .lora.dataset import dataset_assemble, operator_examples, simulator_examples
 from .models import Dataset, ModelVersion
-from .runs import training_run_create, training_run_enqueue
+from .runs import training_config_prepare, training_run_create, training_run_enqueue
 from .selectors import (
     model_version_active,
     operator_labelled_traces,
@@ -75,6 +75,10 @@ def retraining_start_if_needed() -> str:
         config = AdapterTrainingConfig(
             base_model=settings.FORMRECAP_RETRAIN_BASE_MODEL, profile=settings.FORMRECAP_RETRAIN_PROFILE
         )
+        try:
+            training_config_prepare(config)  # checked before a dataset is assembled for it
+        except ConfigError as exc:
+            return f"not retraining: the FORMRECAP_RETRAIN_* settings cannot train ({exc})"
         with transaction.atomic():
             dataset = dataset_assemble(name=DATASET_NAME, examples=examples, seed=seed)
             run = training_run_create(

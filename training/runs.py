@@ -94,7 +94,13 @@ def training_run_fail(*, run: TrainingRun, error: str) -> TrainingRun:
     return run
 
 
-def training_run_finish(*, run: TrainingRun, adapter_dir: str, manifest: dict, readout: dict | None = None) -> TrainingRun:
+def _on_volume(path: str | None) -> dict:
+    return {"volume_adapter_path": path} if path else {}
+
+
+def training_run_finish(
+    *, run: TrainingRun, adapter_dir: str, manifest: dict, readout: dict | None = None, volume_adapter_path: str | None = None
+) -> TrainingRun:
     """The adapter is trained: calibrate and evaluate it, register a candidate, apply the gate. Once per run: a
     redelivered poll that finds the run finished (or already holding a model version) changes nothing."""
     current = TrainingRun.objects.filter(pk=run.pk).values("status", "model_version_id").first()
@@ -120,7 +126,7 @@ def training_run_finish(*, run: TrainingRun, adapter_dir: str, manifest: dict, r
         kind=ModelVersion.Kind.LORA,
         name=f"lora-{run.profile}-{base_name}".lower()[:100],
         artifact_uri=str(adapter_dir),
-        training_config={**run.config, "runner": run.runner, "training_run": run.pk},
+        training_config={**run.config, "runner": run.runner, "training_run": run.pk, **_on_volume(volume_adapter_path)},
         data_manifest={"dataset": str(run.dataset), "content_hash": run.dataset.content_hash, **manifest},
         metrics=metrics,
         temperature=metrics["temperature"],
@@ -158,10 +164,7 @@ def training_run_start(*, run_id: int) -> tuple[TrainingRun | None, bool]:
         training_run_fail(run=run, error="interrupted before the runner finished\n" + traceback.format_exc())
         raise
     if started.result is not None:
-        result = started.result
-        return training_run_finish(
-            run=run, adapter_dir=result["adapter_dir"], manifest=result["manifest"], readout=result.get("readout")
-        ), False
+        return _finish_with(run, started.result), False
     TrainingRun.objects.filter(pk=run.pk).update(external_id=started.external_id)
     _append_log(run, f"submitted as {started.external_id}")
     run.refresh_from_db()
@@ -180,10 +183,18 @@ def training_run_poll(*, run_id: int) -> tuple[TrainingRun | None, bool]:
         return run, True
     if polled.error:
         return training_run_fail(run=run, error=polled.error), False
-    result = polled.result
+    return _finish_with(run, polled.result), False
+
+
+def _finish_with(run: TrainingRun, result: dict) -> TrainingRun:
+    """training_run_finish from a runner's result: the adapter, its manifest, a remote read-out, its volume path."""
     return training_run_finish(
-        run=run, adapter_dir=result["adapter_dir"], manifest=result["manifest"], readout=result.get("readout")
-    ), False
+        run=run,
+        adapter_dir=result["adapter_dir"],
+        manifest=result["manifest"],
+        readout=result.get("readout"),
+        volume_adapter_path=result.get("adapter_path") if result.get("location") == "modal" else None,
+    )
 
 
 def training_run_enqueue(*, run: TrainingRun) -> bool:

@@ -63,7 +63,12 @@ class CascadeBackend:
             failure = f"{self.escalate_to} failed: {type(exc).__name__}: {exc}"
         else:
             for i, answer in zip(unsure, answers, strict=True):
-                results[i] = replace(answer, routing=_routing(self.escalate_to, why, first=firsts[i]))
+                # Stored under the cascade's own model (the embedded one that read everything), so a session keeps one
+                # cascade reading however its answer moves between models; the answering model is in the routing.
+                routing = _routing(self.escalate_to, why, first=firsts[i]) | {"model_version": answer.model_version}
+                results[i] = replace(
+                    answer, model_version=firsts[i].model_version, model_version_id=firsts[i].model_version_id, routing=routing
+                )
             return results
         for i in unsure:
             results[i] = replace(firsts[i], routing=_routing(first, f"{why}; {failure[:300]}", first=firsts[i]))

@@ -134,7 +134,8 @@ def test_a_cascade_escalates_what_the_embedded_model_is_unsure_of_to_the_server(
         if i in escalated:  # the server's answer, as the vllm backend gives it, with the embedded reading kept
             assert result.routing["answered_by"] == "vllm" and result.routing["first"]["class"] == first.label
             assert result.probabilities == pytest.approx(served[i].probabilities, abs=1e-4)
-            assert result.model_version_id == model_version.pk
+            assert result.routing["model_version"] == model_version.label
+            assert result.model_version_id == active_embedded_model.pk  # stored under the cascade's own model
         else:
             assert result.routing == {"answered_by": "embedded", "reason": result.routing["reason"]}
             assert result.probabilities == first.probabilities

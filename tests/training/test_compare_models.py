@@ -52,8 +52,10 @@ def test_backends_are_compared_and_those_that_cannot_run_are_skipped_with_the_re
     assert (embedded["n_valid"], embedded["n_total"]) == (60, 60)
     assert set(embedded["per_class_f1"]) == set(CLASSES.values())
     assert embedded["p50_ms_per_trace"] > 0 and embedded["calibrated"] is True
-    # nothing to escalate to (no LoRA adapter): the cascade keeps every embedded answer
-    assert rows["cascade:0.9"]["escalated_share"] == 0 and rows["cascade:0.9"]["macro_f1"] == pytest.approx(alone["macro_f1"])
+    # escalations find no LoRA adapter to ask: the cascade keeps every embedded answer, and says so
+    cascade = rows["cascade:0.9"]
+    assert cascade["escalated_share"] > 0 and cascade["llm_answered_share"] == 0
+    assert cascade["macro_f1"] == pytest.approx(alone["macro_f1"])
 
     folder = tmp_path / "out"
     assert json.loads((folder / "report.json").read_text())["skipped"] == report["skipped"]
@@ -74,6 +76,7 @@ def test_backends_are_compared_and_those_that_cannot_run_are_skipped_with_the_re
         ("peft:abc", "'peft:abc' is not a backend"),
         ("peft:1.5", "a model version id is a whole number"),
         ("cascade:2", "between 0 and 1"),
+        ("cascade:1.2.3", "a cascade threshold is a number between 0 and 1"),
         ("embedded,embedded", "listed twice"),
         (" , ", "no backends given"),
     ],
@@ -110,4 +113,5 @@ def test_admin_shows_the_report_and_its_charts_to_superusers_only(active_embedde
     body = response.content.decode()
     assert body.count('src="data:image/png;base64,') == 3 and "| embedded |" in body
     listing = client.get(reverse("admin:training_modelcomparison_changelist")).content.decode()
-    assert "embedded " in listing and "labelled.jsonl" in listing
+    best = report["backends"][0]
+    assert f"embedded {best['macro_f1']:.3f} (ECE {best['ece']:.3f})" in listing and "labelled.jsonl" in listing

@@ -147,3 +147,13 @@ def test_beat_copies_the_entry_into_its_tables_for_admin_to_edit():
     task = PeriodicTask.objects.get(name="retrain-lora-adapter")
     assert task.task == "training.retrain_if_needed" and task.enabled
     assert (task.crontab.minute, task.crontab.hour, task.crontab.day_of_week) == ("0", "3", "*")
+
+
+def test_settings_that_cannot_train_assemble_nothing_and_say_why(site, settings, django_capture_on_commit_callbacks):
+    settings.FORMRECAP_RETRAIN_BASE_MODEL = "some/unserved-model"  # the cloudflare profile refuses it
+    labelled_sessions(site, 5)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        outcome = retraining_start_if_needed()
+    assert outcome.startswith("not retraining: the FORMRECAP_RETRAIN_* settings cannot train (")
+    assert "does not serve LoRA adapters for 'some/unserved-model'" in outcome
+    assert not Dataset.objects.exists() and not TrainingRun.objects.exists() and callbacks == []

@@ -35,6 +35,12 @@ def test_every_shipped_config_is_a_valid_run(path, marked_tiny_base):
     assert prepared.effective_batch == 16 or path.name.startswith("tiny")  # the arithmetic in the files' comments
 
 
+def test_numbers_yaml_reads_as_text_are_taken_as_numbers(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("base_model: x\nlearning_rate: 2e-4\nepochs: 3\nmax_steps: -1\n")  # YAML reads 2e-4 as a string
+    assert config_fields_from_yaml(path) == {"base_model": "x", "learning_rate": 2e-4, "epochs": 3.0, "max_steps": -1}
+
+
 def test_a_tiny_base_learns_its_output_layer_whoever_starts_the_run(marked_tiny_base):
     prepared = training_config_prepare(AdapterTrainingConfig(base_model=str(marked_tiny_base), profile="cloudflare"))
     assert prepared.modules_to_save == ["lm_head"]
@@ -49,6 +55,9 @@ def test_a_tiny_base_learns_its_output_layer_whoever_starts_the_run(marked_tiny_
         ("extra: {modal_double: {}}\n", r"unknown setting\(s\) extra"),
         ("- a list\n", "expected a mapping of settings, got list"),
         ("base_model: [unclosed\n", "not valid YAML"),
+        ("base_model: x\nmax_steps: lots\n", "max_steps must be a whole number, got 'lots'"),
+        ("base_model: x\nmodules_to_save: lm_head\n", "modules_to_save must be a list of module names"),
+        ("base_model: x\nepochs: true\n", "epochs must be a number, got True"),
     ],
 )
 def test_a_bad_yaml_config_is_refused_naming_the_problem(tmp_path, text, message):

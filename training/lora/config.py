@@ -72,6 +72,12 @@ class AdapterTrainingConfig:
 
 # What a YAML config may set: the run's own hyperparameters (``extra`` is not a training setting).
 YAML_FIELDS = frozenset(f.name for f in fields(AdapterTrainingConfig)) - {"extra"}
+YAML_TYPES = {
+    "base_model": str, "profile": str, "epochs": float, "max_steps": int, "learning_rate": float,
+    "lr_scheduler_type": str, "per_device_batch_size": int, "gradient_accumulation_steps": int, "max_length": int,
+    "seed": int, "warmup_ratio": float, "modules_to_save": list, "rank": int, "logging_steps": int,
+}  # fmt: skip
+YAML_TYPE_NAMES = {str: "text", int: "a whole number", float: "a number", list: "a list of module names"}
 
 
 def config_fields_from_yaml(path: Path) -> dict:
@@ -89,7 +95,25 @@ def config_fields_from_yaml(path: Path) -> dict:
         raise ConfigError(f"{path}: expected a mapping of settings, got {type(data).__name__}")
     if unknown := sorted(set(map(str, data)) - YAML_FIELDS):
         raise ConfigError(f"{path}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(YAML_FIELDS))}")
-    return data
+    return {name: _typed(path, name, value) for name, value in data.items()}
+
+
+def _typed(path: Path, name: str, value):
+    """YAML reads ``2e-4`` as a string (it wants ``2.0e-4``): numbers are taken from either; other types refused."""
+    kind = YAML_TYPES[name]
+    if kind is list:
+        if value is None or (isinstance(value, list) and all(isinstance(item, str) for item in value)):
+            return value
+    elif kind in (int, float) and not isinstance(value, bool):
+        try:
+            number = kind(value) if kind is float else int(str(value))
+        except (TypeError, ValueError):
+            pass
+        else:
+            return number
+    elif kind is str and isinstance(value, str | int | float) and not isinstance(value, bool):
+        return str(value)
+    raise ConfigError(f"{path}: {name} must be {YAML_TYPE_NAMES[kind]}, got {value!r}")
 
 
 def validate_config(config: AdapterTrainingConfig, *, base_is_local_stand_in: bool) -> None:

@@ -63,7 +63,9 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"{path}: no such file")
         records = [as_the_product_reads_it(r) for r in read_jsonl(path)]
-        if overlap := {r["form"] for r in records} & {r["form"] for r in held_out}:
+        if unnamed := sum(1 for r in records if not r.get("form")):
+            raise CommandError(f"{path}: {unnamed} session(s) name no form: cannot tell which split's forms they are on")
+        if overlap := {r["form"] for r in records} & {r.get("form") for r in held_out}:
             raise CommandError(
                 f"{path} has sessions on {', '.join(sorted(overlap))}, forms of the dev or test split: record the "
                 "training sessions on the validation split's forms only"
