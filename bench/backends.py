@@ -13,6 +13,7 @@ needs the virtualenv `make vllm` builds (VLLM_PYTHON or .venv-vllm); without it 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import statistics
 import sys
@@ -47,7 +48,7 @@ def batch_per_second(backend, traces, size: int = 100) -> float:
 
 def row(name: str, backend, traces, singles: int) -> str:
     backend.classify(traces[:2])  # warm: first-call imports and caches are not what a server sees
-    times = latencies_ms(backend, traces, singles)
+    times = sorted(latencies_ms(backend, traces, singles))
     return (
         f"  {name:28} p50 {statistics.median(times):9.3f} ms   p99 {percentile(times, 99):9.3f} ms   "
         f"batch of 100: {batch_per_second(backend, traces):9.1f} traces/s"
@@ -84,6 +85,7 @@ def main() -> None:
     parser.add_argument("--singles", type=int, default=100, help="traces timed one at a time per backend")
     parser.add_argument("--no-vllm", action="store_true", help="skip the vLLM server (and the cascade rows)")
     args = parser.parse_args()
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would bury the figures
     notes = configure_environment()
 
     import django
@@ -145,8 +147,12 @@ def vllm_rows(base, adapter, traces, examples, lora, singles, scratch, get_backe
             started = time.perf_counter()
             results = cascade.classify(traces)
             per_trace = (time.perf_counter() - started) * 1000 / len(traces)
-            escalated = sum(1 for r in results if r.routing["answered_by"] == "vllm")
-            print(f"    threshold {threshold:.2f}: {escalated / len(results):6.1%} escalated, {per_trace:8.3f} ms per trace")
+            escalated = sum(1 for r in results if r.routing.get("escalated"))
+            answered = sum(1 for r in results if r.routing["answered_by"] == "vllm")
+            print(
+                f"    threshold {threshold:.2f}: {escalated / len(results):6.1%} escalated "
+                f"({answered} answered by vLLM), {per_trace:8.3f} ms per trace"
+            )
     finally:
         server.stop()
 
