@@ -118,11 +118,14 @@ def main() -> None:
             training_config={"base_model": str(base)}, status=ModelVersion.Status.ACTIVE,
             deployments={"vllm": {"name": ADAPTER_NAME}},
         )  # fmt: skip
-        print(row("peft (in-process, CPU)", get_backend("peft", model_version_id=lora.pk), traces, args.singles), flush=True)
-        if args.no_vllm:
-            print("  vllm, cascade: skipped (--no-vllm)")
-            return
-        vllm_rows(base, adapter, traces, examples, lora, args.singles, scratch, get_backend, CascadeBackend)
+        try:
+            print(row("peft (in-process, CPU)", get_backend("peft", model_version_id=lora.pk), traces, args.singles), flush=True)
+            if args.no_vllm:
+                print("  vllm, cascade: skipped (--no-vllm)")
+                return
+            vllm_rows(base, adapter, traces, examples, lora, args.singles, scratch, get_backend, CascadeBackend)
+        finally:
+            lora.delete()  # its folder goes with the scratch directory: leave no active adapter pointing nowhere
 
 
 def vllm_rows(base, adapter, traces, examples, lora, singles, scratch, get_backend, cascade_backend) -> None:
