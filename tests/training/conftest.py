@@ -57,6 +57,12 @@ def modal_credentials(monkeypatch, tmp_path):
 
 
 @pytest.fixture
-def modal_double(monkeypatch, modal_credentials, tiny_adapter) -> ModalDouble:
+def modal_scripts(tmp_path) -> Path:
+    """Where tests script how the Modal double answers, by run id (tests.training.modal_double.script_run)."""
+    return tmp_path / "modal-scripts.json"
+
+
+@pytest.fixture
+def modal_double(monkeypatch, modal_credentials, tiny_adapter, modal_scripts) -> ModalDouble:
     adapter_dir, manifest = tiny_adapter
-    return ModalDouble(adapter_dir=adapter_dir, manifest=manifest).install(monkeypatch.setattr)
+    return ModalDouble(adapter_dir=adapter_dir, manifest=manifest, scripts=modal_scripts).install(monkeypatch.setattr)

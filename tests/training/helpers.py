@@ -14,15 +14,14 @@ from training.simulator import simulate_sessions
 from training.simulator.forms import INFO_REGIONS, KINDS, REQUIREMENT_FIELDS
 
 
-def tiny_config(tiny_base: Path, **double) -> AdapterTrainingConfig:
-    """A 3-step config for the tiny base; ``double`` scripts how the Modal double answers for this run."""
+def tiny_config(tiny_base: Path) -> AdapterTrainingConfig:
+    """A 3-step config for the tiny base."""
     return AdapterTrainingConfig(
         base_model=str(tiny_base),
         max_steps=3,
         per_device_batch_size=4,
         gradient_accumulation_steps=1,
         modules_to_save=["lm_head"],
-        extra={"modal_double": double} if double else {},
     )
 
 

@@ -4,7 +4,8 @@ Only the four functions of training.lora.runners that talk to Modal are replaced
 (credentials check, payload, uploads, timeouts, result handling, adapter download) runs for real.
 The spawned "call" stays running for a few polls, then returns what training/modal_app.py's
 ``run_training`` returns, and its adapter is one a real (tiny, local) training run produced.
-How each run behaves is read from its own payload, ``config["extra"]["modal_double"]``::
+How each run behaves is scripted by the test in a JSON file, by run id (``script_run``), never in the run's
+stored config::
 
     {"running_polls": 2}       # two polls see it running, the third finds it finished
     {"unreachable_polls": 99}  # Modal cannot be reached while polling
@@ -27,10 +28,17 @@ from training.modal_app import remote_readout
 BOUNDARY = ("upload", "spawn", "result", "download")
 
 
+def script_run(scripts: Path, run_id: int | str, **script) -> None:
+    """How the double answers for run ``run_id`` (read from ``scripts`` at every call, so a worker sees it too)."""
+    known = json.loads(scripts.read_text()) if scripts.exists() else {}
+    scripts.write_text(json.dumps({**known, str(run_id): script}))
+
+
 class ModalDouble:
-    def __init__(self, *, adapter_dir: Path, manifest: dict, call_log: Path | None = None) -> None:
+    def __init__(self, *, adapter_dir: Path, manifest: dict, scripts: Path, call_log: Path | None = None) -> None:
         self.adapter_dir = Path(adapter_dir)
         self.manifest = manifest
+        self.scripts = scripts
         self.call_log = call_log
         self.calls: dict[str, list] = {name: [] for name in BOUNDARY}
         self.spawned: dict[str, dict] = {}  # call id → payload as the deployed app received it
@@ -56,7 +64,7 @@ class ModalDouble:
     def result(self, call_id: str) -> dict:
         self._record("result", call_id)
         payload = self.spawned[call_id]
-        script = payload["config"].get("extra", {}).get("modal_double", {})
+        script = (json.loads(self.scripts.read_text()) if self.scripts.exists() else {}).get(str(payload["run_id"]), {})
         polls = self.polls[call_id] = self.polls.get(call_id, 0) + 1
         if polls <= script.get("unreachable_polls", 0):
             raise modal.exception.ConnectionError("no route to host")
@@ -99,7 +107,8 @@ def main(argv: list[str]) -> None:
     adapter_dir = Path(os.environ["FORMRECAP_TEST_ADAPTER"])
     manifest = json.loads((adapter_dir / runners.RESULT_MANIFEST).read_text())
     call_log = Path(os.environ["FORMRECAP_TEST_CALL_LOG"])
-    ModalDouble(adapter_dir=adapter_dir, manifest=manifest, call_log=call_log).install()
+    scripts = Path(os.environ["FORMRECAP_TEST_MODAL_SCRIPTS"])
+    ModalDouble(adapter_dir=adapter_dir, manifest=manifest, scripts=scripts, call_log=call_log).install()
 
     from formrecap.celery import app
 

@@ -6,6 +6,7 @@ from django.urls import reverse
 from formrecap.models import Membership
 from tests.factories import MembershipFactory, UserFactory
 from tests.training.helpers import held_out_metrics, tiny_config
+from tests.training.modal_double import script_run
 from training.models import ModelVersion, TrainingRun
 from training.runs import training_run_create
 from training.services import model_version_activate, model_version_register
@@ -172,9 +173,10 @@ def test_start_action_enqueues_only_queued_runs(admin_client, tiny_dataset, tiny
 
 
 def test_start_and_poll_actions_follow_a_remote_run(
-    admin_client, modal_double, tiny_dataset, tiny_base, django_capture_on_commit_callbacks
+    admin_client, modal_double, modal_scripts, tiny_dataset, tiny_base, django_capture_on_commit_callbacks
 ):
-    run = training_run_create(dataset=tiny_dataset, runner="modal", config=tiny_config(tiny_base, running_polls=3))
+    run = training_run_create(dataset=tiny_dataset, runner="modal", config=tiny_config(tiny_base))
+    script_run(modal_scripts, run.pk, running_polls=3)
 
     with django_capture_on_commit_callbacks(execute=True):
         act(admin_client, "trainingrun", "start_queued", [run])

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from tests.training.helpers import tiny_config
+from tests.training.modal_double import script_run
 from tests.workers import new_queue, require_redis_broker, tasks_sent_to_the_broker, worker_env
 from training.models import ModelVersion, TrainingRun
 from training.runs import training_run_create, training_run_enqueue
@@ -24,8 +25,11 @@ from training.tasks import poll_run_task, start_run_task
 REPO = Path(__file__).resolve().parents[2]
 
 
-def remote_run(dataset, tiny_base, **double) -> TrainingRun:
-    return training_run_create(dataset=dataset, runner="modal", config=tiny_config(tiny_base, **double), triggered_by="test")
+def remote_run(dataset, tiny_base, scripts: Path, **double) -> TrainingRun:
+    """A queued Modal run; ``double`` scripts how the Modal double answers for it."""
+    run = training_run_create(dataset=dataset, runner="modal", config=tiny_config(tiny_base), triggered_by="test")
+    script_run(scripts, run.pk, **double)
+    return run
 
 
 def start(run: TrainingRun) -> str:
@@ -46,13 +50,13 @@ def reloaded(run: TrainingRun) -> TrainingRun:
 
 @pytest.mark.django_db
 def test_a_remote_run_is_submitted_polled_and_finished(
-    modal_double, tiny_dataset, tiny_base, active_embedded_model, django_capture_on_commit_callbacks, monkeypatch
+    modal_double, tiny_dataset, tiny_base, active_embedded_model, django_capture_on_commit_callbacks, monkeypatch, modal_scripts
 ):
     def no_base_here(*args, **kwargs):
         raise AssertionError("a remote run is calibrated from its read-out: the worker never loads the base")
 
     monkeypatch.setattr("training.runs.calibrate_adapter", no_base_here)
-    run = remote_run(tiny_dataset, tiny_base, running_polls=2)
+    run = remote_run(tiny_dataset, tiny_base, modal_scripts, running_polls=2)
 
     # Enqueued after commit: nothing starts while the transaction that created the run is open.
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
@@ -101,8 +105,8 @@ def test_a_remote_run_is_submitted_polled_and_finished(
 
 
 @pytest.mark.django_db
-def test_redelivered_start_and_poll_change_nothing(modal_double, tiny_dataset, tiny_base):
-    run = remote_run(tiny_dataset, tiny_base, running_polls=1)
+def test_redelivered_start_and_poll_change_nothing(modal_double, tiny_dataset, tiny_base, modal_scripts):
+    run = remote_run(tiny_dataset, tiny_base, modal_scripts, running_polls=1)
     start(run)
     before = reloaded(run)
 
@@ -136,10 +140,10 @@ def test_redelivered_start_and_poll_change_nothing(modal_double, tiny_dataset, t
 
 @pytest.mark.django_db
 def test_modal_unreachable_while_polling_is_retried_then_fails_the_run_with_the_cause(
-    modal_double, tiny_dataset, tiny_base, settings
+    modal_double, tiny_dataset, tiny_base, settings, modal_scripts
 ):
     settings.FORMRECAP_TRAINING_POLL_RETRIES = 3
-    run = remote_run(tiny_dataset, tiny_base, unreachable_polls=99)
+    run = remote_run(tiny_dataset, tiny_base, modal_scripts, unreachable_polls=99)
     start(run)
 
     # Unreachable says nothing about the run: it stays running (eagerly there is no timer to retry on).
@@ -158,8 +162,8 @@ def test_modal_unreachable_while_polling_is_retried_then_fails_the_run_with_the_
 
 
 @pytest.mark.django_db
-def test_a_remote_failure_is_recorded_with_its_traceback(modal_double, tiny_dataset, tiny_base):
-    run = remote_run(tiny_dataset, tiny_base, error="CUDA out of memory")
+def test_a_remote_failure_is_recorded_with_its_traceback(modal_double, tiny_dataset, tiny_base, modal_scripts):
+    run = remote_run(tiny_dataset, tiny_base, modal_scripts, error="CUDA out of memory")
     start(run)
 
     assert poll(run) == f"run {run.pk} failed: RuntimeError: CUDA out of memory"
@@ -169,19 +173,19 @@ def test_a_remote_failure_is_recorded_with_its_traceback(modal_double, tiny_data
 
 
 @pytest.mark.django_db
-def test_a_run_that_cannot_reach_modal_at_start_fails_at_once(tiny_dataset, tiny_base, monkeypatch, tmp_path):
+def test_a_run_that_cannot_reach_modal_at_start_fails_at_once(tiny_dataset, tiny_base, monkeypatch, tmp_path, modal_scripts):
     for name in ("MODAL_TOKEN_ID", "MODAL_TOKEN_SECRET", "MODAL_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MODAL_CONFIG_PATH", str(tmp_path / "absent.toml"))
-    run = remote_run(tiny_dataset, tiny_base)
+    run = remote_run(tiny_dataset, tiny_base, modal_scripts)
 
     assert start(run) == f"run {run.pk} failed: {reloaded(run).error}"
     assert reloaded(run).status == "failed" and "Modal credentials missing" in reloaded(run).error
 
 
 @pytest.mark.django_db
-def test_one_poll_of_a_run_at_a_time(modal_double, tiny_dataset, tiny_base):
-    run = remote_run(tiny_dataset, tiny_base, running_polls=5)
+def test_one_poll_of_a_run_at_a_time(modal_double, tiny_dataset, tiny_base, modal_scripts):
+    run = remote_run(tiny_dataset, tiny_base, modal_scripts, running_polls=5)
     start(run)
     cache.set(f"training:poll:{run.pk}", "another-task-id")
 
@@ -194,9 +198,9 @@ def test_one_poll_of_a_run_at_a_time(modal_double, tiny_dataset, tiny_base):
 
 @pytest.mark.django_db
 def test_enqueue_starts_queued_runs_and_polls_running_remote_ones(
-    modal_double, tiny_dataset, tiny_base, django_capture_on_commit_callbacks
+    modal_double, tiny_dataset, tiny_base, django_capture_on_commit_callbacks, modal_scripts
 ):
-    run = remote_run(tiny_dataset, tiny_base, running_polls=5)
+    run = remote_run(tiny_dataset, tiny_base, modal_scripts, running_polls=5)
     with django_capture_on_commit_callbacks(execute=True):
         training_run_enqueue(run=run)
     assert reloaded(run).status == "running" and len(modal_double.spawned) == 1
@@ -233,7 +237,7 @@ def on_a_worker(test):
 
 
 @pytest.fixture
-def training_worker(on_postgres, tiny_adapter, tmp_path):
+def training_worker(on_postgres, tiny_adapter, tmp_path, modal_scripts):
     """A worker on a queue of its own, with the Modal double installed and short poll intervals."""
     require_redis_broker()
     queue = new_queue()
@@ -246,6 +250,7 @@ def training_worker(on_postgres, tiny_adapter, tmp_path):
         "FORMRECAP_TRAINING_POLL_RETRIES": "2",
         "FORMRECAP_TEST_ADAPTER": str(tiny_adapter[0]),
         "FORMRECAP_TEST_CALL_LOG": str(call_log),
+        "FORMRECAP_TEST_MODAL_SCRIPTS": str(modal_scripts),
         "MODAL_TOKEN_ID": "ak-test",
         "MODAL_TOKEN_SECRET": "as-test",
     })  # fmt: skip
@@ -278,9 +283,9 @@ def modal_calls(call_log: Path, name: str) -> list:
 
 
 @on_a_worker
-def test_worker_follows_a_remote_run_to_the_end_with_countdowns(training_worker, tiny_dataset, tiny_base):
+def test_worker_follows_a_remote_run_to_the_end_with_countdowns(training_worker, tiny_dataset, tiny_base, modal_scripts):
     queue, call_log = training_worker
-    run = remote_run(tiny_dataset, tiny_base, running_polls=2)
+    run = remote_run(tiny_dataset, tiny_base, modal_scripts, running_polls=2)
 
     start_run_task.apply_async((run.pk,), queue=queue)
     run = wait_until_ended(run)
@@ -294,9 +299,11 @@ def test_worker_follows_a_remote_run_to_the_end_with_countdowns(training_worker,
 
 
 @on_a_worker
-def test_worker_retries_an_unreachable_modal_with_backoff_then_fails_the_run(training_worker, tiny_dataset, tiny_base):
+def test_worker_retries_an_unreachable_modal_with_backoff_then_fails_the_run(
+    training_worker, tiny_dataset, tiny_base, modal_scripts
+):
     queue, call_log = training_worker
-    run = remote_run(tiny_dataset, tiny_base, unreachable_polls=99)
+    run = remote_run(tiny_dataset, tiny_base, modal_scripts, unreachable_polls=99)
 
     started = time.monotonic()
     start_run_task.apply_async((run.pk,), queue=queue)

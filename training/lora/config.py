@@ -4,7 +4,7 @@ Arithmetic of the defaults (the published run): 884 examples / effective batch 1
 (4 per device × 4 accumulation) = 56 steps per epoch, × 3 epochs = 168 steps, cosine LR 2e-4.
 """
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 # Bases Cloudflare serves BYO-LoRA adapters for (their Workers AI names in comments). The default where Django settings
@@ -52,8 +52,6 @@ class AdapterTrainingConfig:
     modules_to_save: list[str] | None = None
     rank: int | None = None  # overrides the profile's r (alpha scales with it)
     logging_steps: int = 10
-    # Free-form notes that travel with the run payload (e.g. instructions for a test double of the Modal client).
-    extra: dict = field(default_factory=dict)
 
     def lora_settings(self) -> dict:
         settings = dict(PROFILES[self.profile])
@@ -70,8 +68,8 @@ class AdapterTrainingConfig:
         return asdict(self)
 
 
-# What a YAML config may set: the run's own hyperparameters (``extra`` is not a training setting).
-YAML_FIELDS = frozenset(f.name for f in fields(AdapterTrainingConfig)) - {"extra"}
+# What a YAML config may set: every training setting.
+YAML_FIELDS = frozenset(f.name for f in fields(AdapterTrainingConfig))
 YAML_TYPES = {
     "base_model": str, "profile": str, "epochs": float, "max_steps": int, "learning_rate": float,
     "lr_scheduler_type": str, "per_device_batch_size": int, "gradient_accumulation_steps": int, "max_length": int,
