@@ -1,5 +1,6 @@
 """Tenant-scoped read API: sites and form sessions (with their trace and latest prediction)."""
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
@@ -15,6 +16,7 @@ from classifier.trace import TraceError, serialise_trace
 from .api_base import TenantApiView
 from .models import FormSession, Site
 from .selectors import form_session_events, form_session_list, site_list
+from .services import site_classifier_update
 
 
 class SiteOutput(serializers.Serializer):
@@ -40,10 +42,37 @@ class SiteListApi(TenantApiView):
         return Response(SiteOutput(site_list(tenant=self.tenant), many=True).data)
 
 
+class SiteClassifierInput(serializers.Serializer):
+    classifier_backend = serializers.ChoiceField(choices=Site.Backend.choices, required=False)
+    escalation_backend = serializers.ChoiceField(choices=Site.Escalation.choices, required=False)
+    escalation_threshold = serializers.FloatField(min_value=0.0, max_value=1.0, required=False)
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict) and (unknown := sorted(set(data) - set(self.fields))):
+            # a typo (or a field not settable here) must not be silently ignored
+            raise serializers.ValidationError({name: [f"not settable here; send {', '.join(self.fields)}"] for name in unknown})
+        values = super().to_internal_value(data)
+        if not values:
+            raise serializers.ValidationError({"non_field_errors": [f"nothing to change: send {', '.join(self.fields)}"]})
+        return values
+
+
 class SiteDetailApi(TenantApiView):
     @extend_schema(responses=SiteOutput)
     def get(self, request: Request, site_id: int) -> Response:
         site = get_object_or_404(site_list(tenant=self.tenant), pk=site_id)
+        return Response(SiteOutput(site).data)
+
+    @extend_schema(request=SiteClassifierInput, responses=SiteOutput)
+    def patch(self, request: Request, site_id: int) -> Response:
+        """Change what classifies the site's sessions (needs a write key): the backend, and the cascade's settings."""
+        get_object_or_404(site_list(tenant=self.tenant), pk=site_id)
+        values = SiteClassifierInput(data=request.data)
+        values.is_valid(raise_exception=True)
+        try:
+            site = site_classifier_update(tenant=self.tenant, site_id=site_id, **values.validated_data)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from exc
         return Response(SiteOutput(site).data)
 
 

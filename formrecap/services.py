@@ -62,6 +62,24 @@ class IssuedApiKey:
     secret: str
 
 
+SITE_CLASSIFIER_FIELDS = ("classifier_backend", "escalation_backend", "escalation_threshold")
+
+
+def site_classifier_update(*, tenant: Tenant, site_id: int, **fields) -> Site:
+    """Change how a site's sessions are classified (its backend and the cascade's settings); the model's validators
+    decide what is allowed. Raises Site.DoesNotExist for another tenant's site, ValidationError for bad values."""
+    unknown = set(fields) - set(SITE_CLASSIFIER_FIELDS)
+    if unknown:
+        raise ValidationError({name: "not a classifier setting" for name in sorted(unknown)})
+    with transaction.atomic():
+        site = Site.objects.for_tenant(tenant).select_for_update().get(pk=site_id)
+        for name, value in fields.items():
+            setattr(site, name, value)
+        site.full_clean(exclude=[f.name for f in Site._meta.fields if f.name not in fields])
+        site.save(update_fields=list(fields))
+    return site
+
+
 def api_key_create(*, tenant: Tenant, name: str, scopes: Iterable[str] = ("read", "write"), created_by=None) -> IssuedApiKey:
     unknown = set(scopes) - set(ApiKey.Scope.values)
     if unknown:

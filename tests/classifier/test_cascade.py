@@ -4,6 +4,7 @@ test_vllm_backend.py.)"""
 
 import pytest
 from django.core.exceptions import ValidationError
+from rest_framework.test import APIClient
 
 from classifier.backends import SITE_BACKENDS, BackendUnavailable, backend_for_site
 from classifier.backends.cascade import ESCALATION_BACKENDS, CascadeBackend
@@ -102,3 +103,47 @@ def test_the_api_shows_the_sites_backend_settings_and_the_routing(api_client, si
     assert detail["prediction"]["backend"] == "cascade"
     assert detail["prediction"]["routing"]["answered_by"] == "embedded"
     assert "cloudflare unavailable" in detail["prediction"]["routing"]["reason"]
+
+
+def test_a_write_key_sets_the_sites_classifier_through_the_api(api_client, site):
+    response = api_client.patch(
+        f"/api/v1/sites/{site.pk}/",
+        {"classifier_backend": "cascade", "escalation_backend": "peft", "escalation_threshold": 0.7},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    assert (response.json()["classifier_backend"], response.json()["escalation_threshold"]) == ("cascade", 0.7)
+    site.refresh_from_db()
+    assert (site.classifier_backend, site.escalation_backend, site.escalation_threshold) == ("cascade", "peft", 0.7)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"escalation_threshold": 1.5}, "escalation_threshold"),
+        ({"classifier_backend": "claude"}, "classifier_backend"),
+        ({"escalation_backend": "cascade"}, "escalation_backend"),
+        ({"name": "renamed"}, "name"),
+        ({}, "non_field_errors"),
+        (["cascade"], "non_field_errors"),
+    ],
+)
+def test_bad_classifier_settings_are_a_400_naming_the_field(api_client, site, body, field):
+    response = api_client.patch(f"/api/v1/sites/{site.pk}/", body, format="json")
+    assert response.status_code == 400 and field in response.json(), response.content
+    site.refresh_from_db()
+    assert site.classifier_backend == "embedded" and site.name != "renamed"
+
+
+def test_another_tenants_site_and_a_read_only_key_cannot_change_it(other_api_client, site, tenant):
+    from formrecap.services import api_key_create
+
+    response = other_api_client.patch(f"/api/v1/sites/{site.pk}/", {"classifier_backend": "cascade"}, format="json")
+    assert response.status_code == 404
+    reader = api_key_create(tenant=tenant, name="reader", scopes=["read"])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {reader.secret}")
+    response = client.patch(f"/api/v1/sites/{site.pk}/", {"classifier_backend": "cascade"}, format="json")
+    assert response.status_code == 403
+    site.refresh_from_db()
+    assert site.classifier_backend == "embedded"
