@@ -163,6 +163,7 @@ def test_activating_an_adapter_loads_it_into_the_running_server_first(vllm_setti
 
     broken = ModelVersion.objects.create(
         kind=ModelVersion.Kind.LORA, name="tiny-missing", version=1, artifact_uri="/nonexistent/adapter", temperature=0.7,
+        training_config={"profile": "cloudflare"},  # a plain LoRA (no DoRA): one vLLM would load, were it there
     )  # fmt: skip
     with pytest.raises(DeploymentFailed, match="did not load 'tiny-missing-v1'"):
         model_version_activate(model_version=broken)
