@@ -1,10 +1,10 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from classifier import api as classifier_api
 
-from . import api, snippet
+from . import api, pages, snippet
 from .ingest.api import IngestApi
 
 api_v1 = [
@@ -20,6 +20,7 @@ api_v1 = [
 
 urlpatterns = [
     *api_v1,
+    path("", pages.landing_page, name="landing"),
     path("api/schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]), name="schema"),
     path(
         "api/docs/",
@@ -29,4 +30,6 @@ urlpatterns = [
     path("snippet/<str:version>/formrecap.js", snippet.snippet_js, name="snippet"),
     path("demo/", snippet.demo_page, name="demo"),
     path("admin/", admin.site.urls),
+    # after every API route: an unknown API path (or an id that is not a number) is a JSON 404, never HTML
+    re_path(r"^api/(?P<rest>.*)$", pages.api_not_found, name="api-not-found"),
 ]
