@@ -1,15 +1,19 @@
 """Django admin for operators; isolation comes from TenantScopedAdmin."""
 
 import json
+from contextvars import ContextVar
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db.models import F, OuterRef, Subquery
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from classifier.admin import PredictionInline
+from classifier.admin import ConfidenceBandFilter, PredictionInline
+from classifier.labels import CLASSES
 
 from .admin_tenancy import TenantScopedAdmin, TenantSiteListFilter, editable_tenant_ids, member_tenant_ids
 from .credentials import new_site_key
@@ -89,28 +93,58 @@ class SiteForm(forms.ModelForm):
         ]
 
 
+# The admin request's origin, for the install tag (set per request in SiteAdmin.changeform_view).
+_admin_origin: ContextVar[str] = ContextVar("admin_origin", default="https://YOUR-FORMRECAP-HOST")
+
+
 @admin.register(Site)
 class SiteAdmin(TenantScopedAdmin):
     form = SiteForm
-    fields = [*SiteForm.Meta.fields, "site_key", "snippet_tag"]
+    fields = [*SiteForm.Meta.fields, "site_key", "snippet_tag", "installation"]
     list_display = ["name", "tenant", "site_key", "is_active", "classifier_backend", "abandonment_timeout_seconds", "created_at"]
     ordering = ["name"]
     list_filter = ["is_active", "classifier_backend"]
     search_fields = ["name", "site_key"]
-    readonly_fields = ["site_key", "snippet_tag"]
+    readonly_fields = ["site_key", "snippet_tag", "installation"]
 
     def get_readonly_fields(self, request, obj=None):
         # A site's tenant is fixed: its sessions carry that tenant too, so a move would split its history.
         return self.readonly_fields if obj is None else ["tenant", *self.readonly_fields]
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # the install tag names the host this admin is served from (FORMRECAP_PUBLIC_ORIGIN behind a proxy)
+        token = _admin_origin.set(settings.FORMRECAP_PUBLIC_ORIGIN or request.build_absolute_uri("/").rstrip("/"))
+        try:
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            if hasattr(response, "render") and not response.is_rendered:
+                response.render()  # a TemplateResponse renders lazily: do it while the origin is set
+            return response
+        finally:
+            _admin_origin.reset(token)
 
     @admin.display(description="Install")
     def snippet_tag(self, site: Site) -> str:
         if not site.site_key:
             return "(shown once the site is saved)"
         return format_html(
-            '<code>&lt;script src="https://YOUR-FORMRECAP-HOST/snippet/v1/formrecap.js"'
-            ' data-site-key="{}" async&gt;&lt;/script&gt;</code>',
+            '<code>&lt;script src="{}/snippet/v1/formrecap.js" data-site-key="{}" async&gt;&lt;/script&gt;</code>'
+            "<br>Put it on every page with a form, before <code>&lt;/body&gt;</code> (or in the head).",
+            _admin_origin.get(),
             site.site_key,
+        )
+
+    @admin.display(description="Installation check")
+    def installation(self, site: Site) -> str:
+        if not site.pk:
+            return "(checked once the site is saved)"
+        sessions = FormSession.all_tenants.filter(site_id=site.pk)
+        first = sessions.order_by("started_at").values_list("started_at", flat=True).first()
+        if first is None:
+            return "No batch received yet: open a page with the tag, touch a field, then reload this page."
+        latest = sessions.order_by("-last_event_at").values_list("last_event_at", flat=True).first()
+        return (
+            f"Installed: the first batch arrived {timezone.localtime(first):%Y-%m-%d %H:%M %Z}; the latest "
+            f"{timezone.localtime(latest):%Y-%m-%d %H:%M %Z}; {sessions.count()} session(s) so far."
         )
 
     def save_model(self, request, obj: Site, form, change: bool) -> None:
@@ -195,24 +229,90 @@ class TraceChunkInline(admin.TabularInline):
         return format_html("<pre style='white-space:pre-wrap;margin:0'>{}</pre>", json.dumps(chunk.events, indent=None)[:4000])
 
 
+class ReasonFilter(admin.SimpleListFilter):
+    title = "reason"
+    parameter_name = "reason"
+
+    def lookups(self, request, model_admin):
+        return [(str(code), name.replace("_", " ")) for code, name in CLASSES.items()] + [("none", "not classified")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "none":
+            return queryset.filter(reason_code__isnull=True)
+        if self.value() in {str(code) for code in CLASSES}:
+            return queryset.filter(reason_code=int(self.value()))
+        return queryset
+
+
+class ReadingConfidenceFilter(ConfidenceBandFilter):
+    """The confidence bands of the session's latest reading (the predictions list uses the same bands)."""
+
+    def queryset(self, request, queryset):
+        return super().queryset(request, queryset.alias(confidence=F("reason_confidence")))
+
+
 @admin.register(FormSession)
 class FormSessionAdmin(TenantScopedAdmin):
     list_display = [
         "session_uuid",
         "site",
         "form_id",
-        "path",
         "status",
+        "reason",
+        "confidence_shown",
+        "backend_shown",
+        "recovery",
         "event_count",
-        "visitor_ref",
         "started_at",
         "last_event_at",
     ]
-    list_filter = ["status", TenantSiteListFilter]
+    list_filter = ["status", ReasonFilter, ReadingConfidenceFilter, TenantSiteListFilter]
     search_fields = ["session_uuid", "form_id", "path", "visitor_ref"]
     date_hierarchy = "started_at"
     inlines = [PredictionInline, TraceChunkInline]
     readonly_fields = [f.name for f in FormSession._meta.fields]
+
+    def get_queryset(self, request):
+        """Each row with its latest reading and latest recovery action, in the same query (subqueries, no N+1)."""
+        from classifier.models import Prediction
+        from recovery.models import ActionExecution
+
+        latest = Prediction.all_tenants.filter(session=OuterRef("pk")).order_by("-updated_at", "-pk")
+        acted = ActionExecution.all_tenants.filter(session=OuterRef("pk")).order_by("-pk")
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("site")
+            .annotate(
+                reason_code=Subquery(latest.values("code")[:1]),
+                reason_confidence=Subquery(latest.values("confidence")[:1]),
+                reason_backend=Subquery(latest.values("backend")[:1]),
+                reason_final=Subquery(latest.values("final")[:1]),
+                recovery_action=Subquery(acted.values("action")[:1]),
+                recovery_status=Subquery(acted.values("status")[:1]),
+            )
+        )
+
+    @admin.display(description="reason", ordering="reason_code")
+    def reason(self, session: FormSession) -> str:
+        if session.reason_code is None:
+            return "—"
+        name = CLASSES.get(session.reason_code, "?").replace("_", " ")
+        return name if session.reason_final else f"{name} (provisional)"
+
+    @admin.display(description="confidence", ordering="reason_confidence")
+    def confidence_shown(self, session: FormSession) -> str:
+        return "—" if session.reason_confidence is None else f"{session.reason_confidence:.2f}"
+
+    @admin.display(description="backend", ordering="reason_backend")
+    def backend_shown(self, session: FormSession) -> str:
+        return session.reason_backend or "—"
+
+    @admin.display(description="recovery", ordering="recovery_action")
+    def recovery(self, session: FormSession) -> str:
+        if not session.recovery_action:
+            return "—"
+        return f"{session.recovery_action.replace('_', ' ')}: {session.recovery_status}"
 
     def has_add_permission(self, request) -> bool:
         return False  # sessions come from the snippet only

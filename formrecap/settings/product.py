@@ -10,6 +10,8 @@ FORMRECAP_SESSION_MAX_EVENTS = env.int("FORMRECAP_SESSION_MAX_EVENTS", default=1
 FORMRECAP_API_KEY_TOUCH_SECONDS = env.int("FORMRECAP_API_KEY_TOUCH_SECONDS", default=60)
 
 FORMRECAP_DEMO_ORIGIN = env("FORMRECAP_DEMO_ORIGIN", default="http://127.0.0.1:8000")
+# The public origin visitors' pages load the snippet from (behind a proxy); empty: the admin request's own host.
+FORMRECAP_PUBLIC_ORIGIN = env("FORMRECAP_PUBLIC_ORIGIN", default="")
 FORMRECAP_DEMO_PASSWORD = env("FORMRECAP_DEMO_PASSWORD", default="formrecap-demo")
 
 # Where trained model artifacts live (the embedded model, downloaded adapters).
