@@ -44,6 +44,9 @@ def demo_seed(*, origins: list[str], username: str, password: str) -> DemoCreden
     user_model = get_user_model()
     user, _ = user_model.objects.get_or_create(username=username, defaults={"is_staff": True})
     user.is_staff = True
+    # The embedded demo is one operator's own install: they also run its training pages and model comparisons,
+    # which are superuser-only (they serve every tenant). A production install creates its operators instead.
+    user.is_superuser = True
     user.set_password(password)
     user.save()
     Membership.all_tenants.get_or_create(tenant=tenant, user=user, defaults={"role": Membership.Role.OWNER})

@@ -26,6 +26,9 @@ def test_seed_prints_credentials_that_work(db, capsys, client):
 
     assert client.login(username=creds["admin_username"], password=creds["admin_password"])
     assert client.get("/admin/formrecap/formsession/").status_code == 200
+    # the pages the README points the demo operator to: training runs, model versions, comparisons
+    for page in ("/admin/training/trainingrun/", "/admin/training/modelversion/", "/admin/training/modelcomparison/"):
+        assert client.get(page).status_code == 200, page
 
 
 def test_seed_is_idempotent(db, capsys):
