@@ -49,7 +49,9 @@ chromium:
 
 ## vllm: the vLLM server's virtualenv for the `vllm` tests (rebuilt when requirements/vllm.txt changes)
 vllm:
-	VLLM_VENV=$(VLLM_VENV) scripts/ensure_vllm.sh
+	@# By default .venv-vllm links to a venv built once per requirement hash in ~/.cache/formrecap, so a clean
+	@# clone on the same machine reuses it; VLLM_VENV=DIR (given to make) builds in DIR instead.
+	$(if $(filter command line environment,$(origin VLLM_VENV)),VLLM_VENV=$(VLLM_VENV) )scripts/ensure_vllm.sh
 
 ## test: everything, on PostgreSQL + Redis + a real Celery worker + headless Chromium + a vLLM server on the CPU
 test: install-dev services chromium vllm
