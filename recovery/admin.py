@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
+from django.utils.html import format_html, json_script
 
 from classifier.labels import CLASSES
 from classifier.models import SessionLabel
@@ -16,6 +17,7 @@ from classifier.trace import TraceError, serialise_trace
 from formrecap.admin_tenancy import TenantScopedAdmin, TenantSiteListFilter, editable_tenant_ids, member_tenant_ids
 from formrecap.models import FormSession, Tenant
 
+from .action_params import TEMPLATES, params_help_html
 from .models import ActionExecution, DiscountCode, RecoveryRule, ReviewItem, TenantRecoverySettings, UxAlert
 from .services import (
     RULE_FIELDS,
@@ -57,6 +59,17 @@ class RecoveryRuleForm(forms.ModelForm):
     class Meta:
         model = RecoveryRule
         fields = ["tenant", *(field.removesuffix("_id") for field in RULE_FIELDS)]
+
+    class Media:
+        js = ["recovery/rule_templates.js"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "params" in self.fields:
+            # the templates ride along as a JSON <script> element (escaped by json_script) for rule_templates.js
+            self.fields["params"].help_text = format_html(
+                "{}{}", params_help_html(), json_script(TEMPLATES, "formrecap-rule-templates")
+            )
 
     def clean(self):
         cleaned = super().clean()
