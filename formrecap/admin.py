@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import F, OuterRef, Subquery
 from django.template.response import TemplateResponse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from classifier.admin import ConfidenceBandFilter, PredictionInline
 from classifier.labels import CLASSES
@@ -18,7 +18,9 @@ from classifier.labels import CLASSES
 from .admin_tenancy import TenantScopedAdmin, TenantSiteListFilter, editable_tenant_ids, member_tenant_ids
 from .credentials import new_site_key
 from .models import ApiKey, FormSession, Membership, Site, Tenant, TraceChunk
+from .selectors import form_session_events
 from .services import api_key_create, normalise_origin
+from .session_timeline import session_timeline
 
 
 class TenantOwnAdmin(TenantScopedAdmin):
@@ -270,7 +272,67 @@ class FormSessionAdmin(TenantScopedAdmin):
     search_fields = ["session_uuid", "form_id", "path", "visitor_ref"]
     date_hierarchy = "started_at"
     inlines = [PredictionInline, TraceChunkInline]
-    readonly_fields = [f.name for f in FormSession._meta.fields]
+    readonly_fields = ["reading_shown", "recovery_shown", "timeline_shown", *(f.name for f in FormSession._meta.fields)]
+    fieldsets = [
+        ("Why they left", {"fields": ["reading_shown", "recovery_shown", "timeline_shown"]}),
+        ("Session", {"fields": [f.name for f in FormSession._meta.fields]}),
+    ]
+
+    @admin.display(description="reading")
+    def reading_shown(self, session: FormSession) -> str:
+        prediction = session.predictions.order_by("-updated_at", "-pk").first()
+        if prediction is None:
+            return "not classified yet"
+        ranked = sorted(prediction.probabilities.items(), key=lambda item: -item[1])
+        bars = format_html_join(
+            "",
+            '<tr><td>{}</td><td style="width:12rem"><div style="background:#2f6db5;height:.7rem;width:{}%"></div></td>'
+            "<td>{}</td></tr>",
+            ((CLASSES[int(code)].replace("_", " "), round(p * 100, 1), f"{p:.3f}") for code, p in ranked),
+        )
+        explanation = prediction.explanation or {}
+        signals = format_html_join("", "<li>{}</li>", ((signal,) for signal in explanation.get("signals", [])))
+        state = "final" if prediction.final else "provisional (the visitor may still come back)"
+        return format_html(
+            "<p><strong>{}</strong> at {}, {} ({} via {})</p><table>{}</table><p>{}</p><ul>{}</ul>",
+            prediction.label.replace("_", " "), f"{prediction.confidence:.2f}", state,
+            prediction.model_version.label if prediction.model_version else "no model", prediction.backend,
+            bars, explanation.get("reason", ""), signals,
+        )  # fmt: skip
+
+    @admin.display(description="recovery and after")
+    def recovery_shown(self, session: FormSession) -> str:
+        executions = session.action_executions.select_related("rule").order_by("pk")
+        done = format_html_join(
+            "",
+            "<li>{}: {} ({}){}</li>",
+            (
+                (
+                    execution.get_action_display(), execution.get_status_display(),
+                    execution.rule.name if execution.rule and execution.rule.name else "rule",
+                    f", recovered {timezone.localtime(execution.recovered_at):%Y-%m-%d %H:%M}" if execution.recovered_at else "",
+                )
+                for execution in executions
+            ),
+        )  # fmt: skip
+        after = []
+        if session.returned_at:
+            after.append(f"came back {timezone.localtime(session.returned_at):%Y-%m-%d %H:%M}")
+        if session.recovered_at:
+            after.append(f"submitted (recovered) {timezone.localtime(session.recovered_at):%Y-%m-%d %H:%M}")
+        return format_html(
+            "<ul>{}</ul><p>{}</p>", done or format_html("<li>no action</li>"), "; ".join(after) or "not back (yet)"
+        )
+
+    @admin.display(description="timeline")
+    def timeline_shown(self, session: FormSession) -> str:
+        steps = session_timeline(form_session_events(session=session))
+        if not steps:
+            return "no events"
+        rows = ((step.clock, step.what, step.text) for step in steps)
+        return format_html(
+            "<table>{}</table>", format_html_join("", "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>", rows)
+        )
 
     def get_queryset(self, request):
         """Each row with its latest reading and latest recovery action, in the same query (subqueries, no N+1)."""
