@@ -2,13 +2,17 @@
 (where a human label is recorded), UX alerts, discount codes, settings, and uplift stats. Tenant-scoped through
 TenantScopedAdmin."""
 
+from contextvars import ContextVar
+
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html, json_script
+from django.utils.html import format_html, format_html_join, json_script
 
 from classifier.labels import CLASSES
 from classifier.models import SessionLabel
@@ -348,6 +352,9 @@ class ReviewedFilter(admin.SimpleListFilter):
 
 
 class ReviewForm(forms.ModelForm):
+    class Media:
+        js = ["recovery/review_keys.js"]
+
     # Nothing is pre-selected: an operator who only confirms the model's guess would teach it its own mistakes.
     label = forms.TypedChoiceField(
         choices=[("", "—"), *((code, f"{code} {name}") for code, name in CLASSES.items())],
@@ -368,6 +375,23 @@ class ReviewForm(forms.ModelForm):
             self.fields["label"].initial, self.fields["note"].initial = label.code, label.note
 
 
+# The review queue this request may see (set in ReviewItemAdmin.change_view, read by its `queue` field).
+_review_queue: ContextVar = ContextVar("review_queue", default=None)
+QUEUE_ORDER = ("-created_at", "-id")  # the changelist's order among waiting items
+
+
+def _waiting_after(items, item: ReviewItem) -> ReviewItem | None:
+    waiting = items.filter(reviewed_at__isnull=True).exclude(pk=item.pk)
+    older = Q(created_at__lt=item.created_at) | Q(created_at=item.created_at, id__lt=item.pk)
+    return waiting.filter(older).order_by(*QUEUE_ORDER).first() or waiting.order_by(*QUEUE_ORDER).first()
+
+
+def _waiting_before(items, item: ReviewItem) -> ReviewItem | None:
+    waiting = items.filter(reviewed_at__isnull=True).exclude(pk=item.pk)
+    newer = Q(created_at__gt=item.created_at) | Q(created_at=item.created_at, id__gt=item.pk)
+    return waiting.filter(newer).order_by("created_at", "id").first()
+
+
 @admin.register(ReviewItem)
 class ReviewItemAdmin(TenantScopedAdmin):
     form = ReviewForm
@@ -376,12 +400,55 @@ class ReviewItemAdmin(TenantScopedAdmin):
     list_select_related = ["session", "prediction", "tenant", "session__label"]
     ordering = ["reviewed_at", "-created_at", "-id"]  # waiting first
     search_fields = ["session__session_uuid", "reason"]
-    readonly_fields = ["session", "predicted", "reason", "trace", "created_at", "reviewed_at", "label_shown", "tenant"]
+    readonly_fields = ["queue", "session", "predicted", "reason", "trace", "created_at", "reviewed_at", "label_shown", "tenant"]
 
     def get_fields(self, request, obj=None):
         # Editors record the verdict in the form; analysts see it.
         verdict = ["label", "note"] if self.has_change_permission(request, obj) else ["label_shown"]
-        return [*verdict, *(field for field in self.readonly_fields if field != "label_shown")]
+        return ["queue", *verdict, *(field for field in self.readonly_fields if field not in ("queue", "label_shown"))]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # the queue's neighbours and counts come from what this user may see (set per request, read by `queue`)
+        token = _review_queue.set(self.get_queryset(request))
+        try:
+            response = super().change_view(request, object_id, form_url, extra_context)
+            if hasattr(response, "render") and not response.is_rendered:
+                response.render()
+            return response
+        finally:
+            _review_queue.reset(token)
+
+    def response_change(self, request, obj: ReviewItem):
+        """Saved: straight on to the next item waiting (the queue is worked through, not navigated back to)."""
+        if "_continue" in request.POST or "_addanother" in request.POST:
+            return super().response_change(request, obj)
+        following = _waiting_after(self.get_queryset(request), obj)
+        if following is None:
+            self.message_user(request, "Labelled. The queue is empty.", messages.SUCCESS)
+            return super().response_change(request, obj)
+        self.message_user(request, "Labelled. Next in the queue:", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:recovery_reviewitem_change", args=[following.pk]))
+
+    @admin.display(description="queue")
+    def queue(self, item: ReviewItem) -> str:
+        items = _review_queue.get()
+        if items is None or not item.pk:
+            return "–"
+        waiting = items.filter(reviewed_at__isnull=True)
+        counts = dict(SessionLabel.all_tenants.filter(session__review_item__in=items).values_list("code").annotate(n=Count("pk")))
+        labelled = ", ".join(f"{name.replace('_', ' ')} {counts.get(code, 0)}" for code, name in CLASSES.items())
+        previous, following = _waiting_before(items, item), _waiting_after(items, item)
+        link = '<a href="{}" accesskey="{}">{}</a>'
+        nav = [
+            format_html(link, reverse("admin:recovery_reviewitem_change", args=[other.pk]), key, text)
+            for other, key, text in ((previous, "p", "← previous waiting (p)"), (following, "n", "next waiting (n) →"))
+            if other is not None
+        ]
+        return format_html(
+            '{} waiting · labelled so far: {}<br>{}<br><span class="help">Keys: 1–6 choose the class, n / p move on '
+            "the queue, Enter saves and opens the next item.</span>",
+            waiting.count(), labelled, format_html_join(" · ", "{}", ((part,) for part in nav)) or "no other item waiting",
+        )  # fmt: skip
 
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields
