@@ -15,7 +15,13 @@ from django.utils.html import format_html, format_html_join
 from classifier.admin import ConfidenceBandFilter, PredictionInline
 from classifier.labels import CLASSES
 
-from .admin_tenancy import TenantScopedAdmin, TenantSiteListFilter, editable_tenant_ids, member_tenant_ids
+from .admin_tenancy import (
+    TenantScopedAdmin,
+    TenantSiteListFilter,
+    editable_tenant_ids,
+    member_tenant_ids,
+    rendered_with,
+)
 from .credentials import new_site_key
 from .models import ApiKey, FormSession, Membership, Site, Tenant, TraceChunk
 from .selectors import form_session_events
@@ -115,14 +121,10 @@ class SiteAdmin(TenantScopedAdmin):
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         # the install tag names the host this admin is served from (FORMRECAP_PUBLIC_ORIGIN behind a proxy)
-        token = _admin_origin.set(settings.FORMRECAP_PUBLIC_ORIGIN or request.build_absolute_uri("/").rstrip("/"))
-        try:
-            response = super().changeform_view(request, object_id, form_url, extra_context)
-            if hasattr(response, "render") and not response.is_rendered:
-                response.render()  # a TemplateResponse renders lazily: do it while the origin is set
-            return response
-        finally:
-            _admin_origin.reset(token)
+        origin = settings.FORMRECAP_PUBLIC_ORIGIN or request.build_absolute_uri("/").rstrip("/")
+        return rendered_with(
+            _admin_origin, origin, lambda: super(SiteAdmin, self).changeform_view(request, object_id, form_url, extra_context)
+        )
 
     @admin.display(description="Install")
     def snippet_tag(self, site: Site) -> str:

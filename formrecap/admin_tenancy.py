@@ -118,3 +118,16 @@ class TenantSiteListFilter(admin.SimpleListFilter):
         listed = {str(site_id) for site_id, _ in self.lookup_choices}
         # Only the user's own sites can be filtered on; anything else (a foreign id, "abc") matches nothing.
         return queryset.filter(**{self.site_lookup: int(self.value())}) if self.value() in listed else queryset.none()
+
+
+def rendered_with(variable, value, view):
+    """``view()``'s response rendered while ``variable`` holds ``value`` (per request): admin display methods get no
+    request, and a TemplateResponse renders lazily, after the view has returned."""
+    token = variable.set(value)
+    try:
+        response = view()
+        if hasattr(response, "render") and not response.is_rendered:
+            response.render()
+        return response
+    finally:
+        variable.reset(token)

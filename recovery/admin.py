@@ -18,7 +18,13 @@ from classifier.labels import CLASSES
 from classifier.models import SessionLabel
 from classifier.selectors import session_trace
 from classifier.trace import TraceError, serialise_trace
-from formrecap.admin_tenancy import TenantScopedAdmin, TenantSiteListFilter, editable_tenant_ids, member_tenant_ids
+from formrecap.admin_tenancy import (
+    TenantScopedAdmin,
+    TenantSiteListFilter,
+    editable_tenant_ids,
+    member_tenant_ids,
+    rendered_with,
+)
 from formrecap.models import FormSession, Tenant
 
 from .action_params import TEMPLATES, params_help_html
@@ -409,14 +415,11 @@ class ReviewItemAdmin(TenantScopedAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         # the queue's neighbours and counts come from what this user may see (set per request, read by `queue`)
-        token = _review_queue.set(self.get_queryset(request))
-        try:
-            response = super().change_view(request, object_id, form_url, extra_context)
-            if hasattr(response, "render") and not response.is_rendered:
-                response.render()
-            return response
-        finally:
-            _review_queue.reset(token)
+        return rendered_with(
+            _review_queue,
+            self.get_queryset(request),
+            lambda: super(ReviewItemAdmin, self).change_view(request, object_id, form_url, extra_context),
+        )
 
     def response_change(self, request, obj: ReviewItem):
         """Saved: straight on to the next item waiting (the queue is worked through, not navigated back to)."""
