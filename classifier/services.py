@@ -92,8 +92,10 @@ def prediction_for_session(*, tenant: Tenant, session_id: int) -> Prediction | N
     result = _timed_classify(backend, [session_trace(session=session)])
     fields = _prediction_fields(result.classifications[0], backend=result.backend, latency_ms=result.latency_ms)
     fields.update(events_seen=session.event_count, final=final)
-    if session.classification_error:
-        FormSession.objects.for_tenant(tenant).filter(pk=session.pk).update(classification_error="")
+    # The session carries its newest reading (dashboards group on it), and a new reading clears an old failure.
+    FormSession.objects.for_tenant(tenant).filter(pk=session.pk).update(
+        classification_error="", reason_code=fields["code"], reason_confidence=fields["confidence"]
+    )
     if existing is not None:
         Prediction.objects.for_tenant(tenant).filter(pk=existing.pk).update(**fields)
         existing.refresh_from_db()

@@ -50,7 +50,7 @@ class TenantOwnAdmin(TenantScopedAdmin):
 
 @admin.register(Tenant)
 class TenantAdmin(TenantOwnAdmin):
-    list_display = ["name", "slug", "created_at"]
+    list_display = ["name", "slug", "time_zone", "created_at"]
     ordering = ["name"]
     search_fields = ["name", "slug"]
 

@@ -1,17 +1,30 @@
 """Tenants and their credentials, sites, and the form sessions the snippet records."""
 
 import uuid
+import zoneinfo
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from .tenancy import TenantManager
 
 
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not an IANA time zone (e.g. Europe/Paris, America/New_York, UTC)")
+
+
 class Tenant(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=64, unique=True)
+    time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_time_zone],
+        help_text="Dashboards count days in this IANA time zone (e.g. Europe/Paris).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -191,6 +204,9 @@ class FormSession(models.Model):
     batch_count = models.PositiveIntegerField(default=0)
     event_count = models.PositiveIntegerField(default=0)
     classification_error = models.TextField(blank=True, help_text="Why the session could not be classified, if it failed.")
+    # The newest reading, copied from its Prediction so that dashboards count reasons with one GROUP BY on this table.
+    reason_code = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Class of the newest reading (1-6).")
+    reason_confidence = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     all_tenants = models.Manager()
@@ -200,6 +216,8 @@ class FormSession(models.Model):
         default_manager_name = "all_tenants"
         constraints = [models.UniqueConstraint(fields=["site", "session_uuid"], name="formsession_unique_uuid_per_site")]
         indexes = [
+            # Dashboards: one tenant's sessions in a date range, optionally one site and form.
+            models.Index(fields=["tenant", "site", "form_id", "started_at"], name="formsession_tenant_form_day"),
             models.Index(fields=["status", "last_event_at"], name="formsession_sweep"),
             models.Index(fields=["tenant", "-started_at"], name="formsession_tenant_recent"),
             models.Index(fields=["site", "anonymous_id"], name="formsession_site_anonymous"),

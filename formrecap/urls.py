@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from analytics.views import admin_urls as analytics_admin_urls
 from classifier import api as classifier_api
 
 from . import api, pages, snippet
@@ -29,6 +30,7 @@ urlpatterns = [
     ),
     path("snippet/<str:version>/formrecap.js", snippet.snippet_js, name="snippet"),
     path("demo/", snippet.demo_page, name="demo"),
+    *analytics_admin_urls(),  # dashboards live under /admin/, before admin's own catch-all
     path("admin/", admin.site.urls),
     # after every API route: an unknown API path (or an id that is not a number) is a JSON 404, never HTML
     re_path(r"^api/(?P<rest>.*)$", pages.api_not_found, name="api-not-found"),

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from analytics.services import sessions_ended
 from classifier.services import sessions_abandoned, sessions_left_provisionally
 from recovery.services import executions_cancel_for_return, executions_mark_recovered
 
@@ -113,6 +114,7 @@ def _apply_batch(site: Site, session: FormSession, batch: Batch) -> None:
         # The visitor came back: whatever recovery did (or held back) for this session counts as recovered.
         executions_mark_recovered(tenant=tenant, session_id=session.pk, at=now)
         _visitor_sessions_recovered(site=site, session=session, at=now)
+        sessions_ended(sessions=[(session.tenant_id, session.pk)])
     elif returned and previous_status == FormSession.Status.ABANDONED:
         executions_cancel_for_return(tenant=tenant, session_ids=[session.pk], reason="the visitor came back to this page")
     if session.batch_count == 1 and (batch.anonymous_id or batch.visitor):
@@ -120,6 +122,7 @@ def _apply_batch(site: Site, session: FormSession, batch: Batch) -> None:
     if session.status == FormSession.Status.ABANDONED and (previous_status != FormSession.Status.ABANDONED or returned):
         # Newly abandoned for good, or back and gone again: (re)classify after commit.
         sessions_abandoned(sessions=[(session.tenant_id, session.pk)])
+        sessions_ended(sessions=[(session.tenant_id, session.pk)])
     elif session.status == FormSession.Status.EXITED or (session.hidden_at and "hide" in batch.kinds):
         # Shown at once (admin, the live demo); recovery waits for the final abandonment.
         sessions_left_provisionally(sessions=[(session.tenant_id, session.pk)])
@@ -230,6 +233,7 @@ def _sweep(stale_filter: Q, *, now: datetime) -> int:
                 status=FormSession.Status.ABANDONED, abandoned_at=now
             )
             sessions_abandoned(sessions=stale)
+            sessions_ended(sessions=stale)
         abandoned += len(stale)
         if len(stale) < SWEEP_CHUNK:
             return abandoned

@@ -22,6 +22,7 @@ INSTALLED_APPS = [
     "classifier",
     "training",
     "recovery",
+    "analytics",
 ]
 
 MIDDLEWARE = [
