@@ -11,6 +11,7 @@ from django.db.models import F, OuterRef, Subquery
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from classifier.admin import ConfidenceBandFilter, PredictionInline
 from classifier.labels import CLASSES
@@ -323,7 +324,7 @@ class FormSessionAdmin(TenantScopedAdmin):
         if session.recovered_at:
             after.append(f"submitted (recovered) {timezone.localtime(session.recovered_at):%Y-%m-%d %H:%M}")
         return format_html(
-            "<ul>{}</ul><p>{}</p>", done or format_html("<li>no action</li>"), "; ".join(after) or "not back (yet)"
+            "<ul>{}</ul><p>{}</p>", done or mark_safe("<li>no action</li>"), "; ".join(after) or "not back (yet)"
         )
 
     @admin.display(description="timeline")
@@ -337,7 +338,9 @@ class FormSessionAdmin(TenantScopedAdmin):
         )
 
     def get_queryset(self, request):
-        """Each row with its latest reading and latest recovery action, in the same query (subqueries, no N+1)."""
+        """Each row with its latest reading's backend and state and its latest recovery action, in the same query (no N+1).
+
+        The reason and confidence are columns on the session itself (copied when a prediction is stored)."""
         from classifier.models import Prediction
         from recovery.models import ActionExecution
 
@@ -348,8 +351,6 @@ class FormSessionAdmin(TenantScopedAdmin):
             .get_queryset(request)
             .select_related("site")
             .annotate(
-                reason_code=Subquery(latest.values("code")[:1]),
-                reason_confidence=Subquery(latest.values("confidence")[:1]),
                 reason_backend=Subquery(latest.values("backend")[:1]),
                 reason_final=Subquery(latest.values("final")[:1]),
                 recovery_action=Subquery(acted.values("action")[:1]),
