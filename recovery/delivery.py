@@ -54,6 +54,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from notifications import events as notification_events
+
 from .handlers import HANDLERS, HandlerResult
 from .handlers.base import FAILED, skipped, with_delivery
 from .models import ActionExecution, RecoveryRule
@@ -198,6 +200,9 @@ def rule_endpoint_record(*, rule_id: int, delivered: bool) -> None:
     limit = settings.FORMRECAP_WEBHOOK_DISABLE_AFTER
     if rule.filter(disabled_at__isnull=True, consecutive_failures__gte=limit).update(disabled_at=timezone.now()):
         logger.warning("recovery rule %s: webhook endpoint disabled after %s failed deliveries in a row", rule_id, limit)
+        # Only the UPDATE that disabled it gets here (disabled_at was empty), so the operators are told once.
+        disabled = rule.select_related("tenant").get()
+        notification_events.webhook_disabled(disabled, failures=disabled.consecutive_failures)
 
 
 # --- sending messages --------------------------------------------------------------------------------

@@ -14,6 +14,8 @@ from django.db.models import F, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
+from notifications import events as notification_events
+
 from .held_out import held_out_sets_available
 from .lora.calibrate import calibrate_adapter, calibration_from_readout, held_out_payload
 from .lora.config import AdapterTrainingConfig, ConfigError, validate_config
@@ -86,11 +88,13 @@ def training_run_claim(*, run_id: int) -> TrainingRun | None:
 
 
 def training_run_fail(*, run: TrainingRun, error: str) -> TrainingRun:
-    TrainingRun.objects.filter(pk=run.pk, status=TrainingRun.Status.RUNNING).update(
+    failed = TrainingRun.objects.filter(pk=run.pk, status=TrainingRun.Status.RUNNING).update(
         status=TrainingRun.Status.FAILED, error=error[-5000:], finished_at=timezone.now()
     )
     _append_log(run, f"failed: {error.splitlines()[-1] if error else 'unknown error'}")
     run.refresh_from_db()
+    if failed:  # this call ended the run (running → failed), so the operators are told once
+        notification_events.training_failed(run)
     return run
 
 
@@ -142,6 +146,8 @@ def training_run_finish(
         status=TrainingRun.Status.SUCCEEDED, model_version=model_version, losses=losses, finished_at=timezone.now()
     )
     run.refresh_from_db()
+    if not promoted:  # the run succeeded but nothing changed for visitors: the operators are told why
+        notification_events.candidate_held_back(run, model_version)
     return run
 
 

@@ -22,6 +22,7 @@ INSTALLED_APPS = [
     "classifier",
     "training",
     "recovery",
+    "notifications",
     "analytics",
 ]
 
@@ -49,6 +50,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "notifications.context_processors.unread_notifications",
             ],
         },
     },

@@ -17,6 +17,7 @@ from django.utils import timezone
 from classifier.labels import CODES
 from classifier.models import Prediction
 from formrecap.models import FormSession, TraceChunk
+from notifications import events as notification_events
 
 from ..models import ActionExecution, UxAlert
 from ..selectors import recovery_settings_get
@@ -96,10 +97,14 @@ def ux_alert_open_or_update(*, execution: ActionExecution, field: str, figures: 
         if alert is None:
             try:
                 with transaction.atomic():
-                    return UxAlert.objects.create(tenant=tenant, site=site, rule=execution.rule, field=field, **figures), True
+                    alert = UxAlert.objects.create(tenant=tenant, site=site, rule=execution.rule, field=field, **figures)
             except IntegrityError:
                 # Opened meanwhile by another execution: the partial unique constraint keeps one open alert.
                 alert = UxAlert.objects.for_tenant(tenant).get(site=site, field=field, resolved_at__isnull=True)
+            else:
+                # In the transaction that opens it: the operators' notification commits (or rolls back) with the alert.
+                notification_events.ux_alert_opened(alert)
+                return alert, True
         for name, value in figures.items():
             setattr(alert, name, value)
         alert.save(update_fields=[*figures, "updated_at"])
