@@ -10,6 +10,9 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModif
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from classifier.explain import human_duration
+from classifier.labels import CLASSES
+
 from .models import Site
 from .selectors import site_resolve_public_key
 
@@ -46,7 +49,15 @@ def demo_page(request: HttpRequest) -> HttpResponse:
     site = site_resolve_public_key(site_key=site_key) if site_key else _demo_site()
     if site is None:
         raise Http404("no demo site: run `python manage.py seed_demo` first")
-    return render(request, "formrecap/demo.html", {"site_key": site.site_key})
+    delay = site.outreach_delay_seconds
+    context = {
+        "site_key": site.site_key,
+        "classes": [(code, name.replace("_", " ")) for code, name in CLASSES.items()],
+        # when the live panel's final reading comes: the session is abandoned for good
+        "final_after": f"{human_duration(delay * 1000)} after you leave this page" if delay else "as soon as you leave this page",
+        "inactive_after": human_duration(site.abandonment_timeout_seconds * 1000),
+    }
+    return render(request, "formrecap/demo.html", context)
 
 
 def _demo_site() -> Site | None:

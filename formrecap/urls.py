@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from analytics.views import admin_urls as analytics_admin_urls
 from classifier import api as classifier_api
 
-from . import api, pages, snippet
+from . import api, demo_live, pages, snippet
 from .ingest.api import IngestApi
 
 api_v1 = [
@@ -30,6 +30,7 @@ urlpatterns = [
     ),
     path("snippet/<str:version>/formrecap.js", snippet.snippet_js, name="snippet"),
     path("demo/", snippet.demo_page, name="demo"),
+    path("demo/reading/", demo_live.demo_reading, name="demo-reading"),
     *analytics_admin_urls(),  # dashboards live under /admin/, before admin's own catch-all
     path("admin/", admin.site.urls),
     # after every API route: an unknown API path (or an id that is not a number) is a JSON 404, never HTML

@@ -266,6 +266,8 @@
     identify: guard((id) => { visitor = id ? String(id).slice(0, 256) : undefined; }), // sent as the visitor reference
     // for forms that send themselves (fetch): the session ends as submitted
     submitted: guard((form) => submitted(form ? sessions.get(form) : lastS)),
+    // read-only: the session id of a form (or of the last one touched), for the page's own use (the live demo)
+    sessionId: guard((form) => { const s = form ? sessions.get(form) : lastS; return s && s.id; }),
     optOut: guard(() => {
       optedOut = true;
       anon = undefined;
