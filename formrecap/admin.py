@@ -323,9 +323,7 @@ class FormSessionAdmin(TenantScopedAdmin):
             after.append(f"came back {timezone.localtime(session.returned_at):%Y-%m-%d %H:%M}")
         if session.recovered_at:
             after.append(f"submitted (recovered) {timezone.localtime(session.recovered_at):%Y-%m-%d %H:%M}")
-        return format_html(
-            "<ul>{}</ul><p>{}</p>", done or mark_safe("<li>no action</li>"), "; ".join(after) or "not back (yet)"
-        )
+        return format_html("<ul>{}</ul><p>{}</p>", done or mark_safe("<li>no action</li>"), "; ".join(after) or "not back (yet)")
 
     @admin.display(description="timeline")
     def timeline_shown(self, session: FormSession) -> str:
