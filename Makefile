@@ -35,7 +35,7 @@ install-ml: $(VENV)/bin/python
 ## run: the embedded product (SQLite, eager tasks, console email) with the demo tenant, on $(HOST):$(PORT)
 run: install-web
 	$(PY) manage.py migrate --noinput -v0
-	FORMRECAP_DEMO_ORIGIN=http://$(HOST):$(PORT) $(PY) manage.py seed_demo
+	FORMRECAP_DEMO_ORIGIN=http://$(HOST):$(PORT) $(PY) manage.py seed_demo --traffic 400
 	@# No beat in the embedded setup: the inactivity sweep runs in a loop beside the server.
 	@trap 'kill 0' EXIT INT TERM; \
 	$(PY) manage.py sweep_sessions --loop 60 & \

@@ -62,10 +62,10 @@ def demo_site(live_server) -> Site:
 
 
 def test_the_panel_follows_the_visitor_and_shows_the_stored_provisional_reading(
-    browser,
+    browser,  # noqa: F811
     live_server,
     demo_site,
-    active_embedded_model,  # noqa: F811
+    active_embedded_model,
 ):
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     page = context.new_page()

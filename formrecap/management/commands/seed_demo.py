@@ -1,9 +1,10 @@
 """`python manage.py seed_demo [--json]`: create or refresh the demo tenant and print its credentials."""
 
 import json
+import logging
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from formrecap.demo import demo_seed
 
@@ -17,6 +18,12 @@ class Command(BaseCommand):
         parser.add_argument("--username", default="demo")
         parser.add_argument("--password", default=None, help="default: $FORMRECAP_DEMO_PASSWORD or 'formrecap-demo'")
         parser.add_argument("--skip-model", action="store_true", help="do not train an embedded model when none is active")
+        parser.add_argument(
+            "--traffic",
+            type=int,
+            default=0,
+            help="seed this many simulated sessions over the last 30 days (once) on a 'Simulated traffic' site",
+        )
 
     def handle(self, *args, **options) -> None:
         origin = settings.FORMRECAP_DEMO_ORIGIN
@@ -25,6 +32,8 @@ class Command(BaseCommand):
         creds = demo_seed(origins=origins, username=options["username"], password=password)
         if not options["skip_model"]:
             self._ensure_embedded_model(quiet=options["json"])
+        if options["traffic"] > 0:
+            self._seed_traffic(options["traffic"], skip_model=options["skip_model"], quiet=options["json"])
         if options["json"]:
             self.stdout.write(json.dumps(creds.as_dict()))
             return
@@ -42,6 +51,19 @@ class Command(BaseCommand):
                 ]
             )
         )
+
+    def _seed_traffic(self, count: int, *, skip_model: bool, quiet: bool) -> None:
+        from formrecap.demo import DEMO_TENANT_SLUG
+        from formrecap.demo_traffic import demo_traffic_seed
+        from formrecap.models import Tenant
+
+        if skip_model:
+            raise CommandError("--traffic needs a model to classify the sessions: drop --skip-model")
+        # Eager tasks log a line each: hundreds of sessions would bury the credentials printed next.
+        logging.getLogger("celery.app.trace").setLevel(logging.WARNING)
+        seeded = demo_traffic_seed(tenant=Tenant.objects.get(slug=DEMO_TENANT_SLUG), sessions=count)
+        if seeded and not quiet:
+            self.stderr.write(f"Seeded {seeded} simulated sessions over the last 30 days (site 'Simulated traffic')")
 
     def _ensure_embedded_model(self, *, quiet: bool) -> None:
         from training.services import embedded_model_ensure_usable
