@@ -10,6 +10,7 @@ from django.utils.safestring import SafeString, mark_safe
 WIDTH, HEIGHT = 760, 250
 LEFT, RIGHT, TOP, BOTTOM = 56, 12, 34, 42
 MAX_X_LABELS = 12
+LEGEND_CHAR_W, LEGEND_ROW_H = 6.5, 16
 # Colour-blind-safe (Okabe–Ito) colours, each with its own pattern so that greyscale prints stay readable.
 STYLES = (
     ("#0072B2", "solid"),
@@ -71,23 +72,38 @@ def _number(value: float, percent: bool) -> str:
 
 def _frame(chart_id: str, title: str, body: list[str], legend: list[tuple[int, str]], marker_legend: bool = False) -> SafeString:
     defs = "".join(_pattern(chart_id, index) for index, _ in legend)
+    keys, x, row = [], LEFT, 0
+    for index, name in legend:
+        width = 22 + LEGEND_CHAR_W * len(name)
+        if x + width > WIDTH - RIGHT and x > LEFT:  # a legend too long for one row wraps; the plot moves down
+            x, row = LEFT, row + 1
+        key_y = 18 + LEGEND_ROW_H * row
+        if marker_legend:
+            keys.append(_marker(index, x + 6, key_y + 6, "#222"))
+        else:
+            keys.append(f'<rect x="{x}" y="{key_y}" width="12" height="12" fill="{_fill(chart_id, index)}" stroke="#222"/>')
+        keys.append(f'<text x="{x + 16}" y="{key_y + 10}">{escape(name)}</text>')
+        x += width
+    shift = LEGEND_ROW_H * row
     parts = [
-        f'<svg class="chart" id="{chart_id}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="{chart_id}-t" '
+        f'<svg class="chart" id="{chart_id}" viewBox="0 0 {WIDTH} {HEIGHT + shift}" role="img" aria-labelledby="{chart_id}-t" '
         f'xmlns="http://www.w3.org/2000/svg" font-family="system-ui, sans-serif" font-size="11">',
         f'<title id="{chart_id}-t">{escape(title)}</title><defs>{defs}</defs>',
         f'<text x="{LEFT}" y="14" font-size="13" font-weight="600">{escape(title)}</text>',
+        *keys,
+        f'<g transform="translate(0,{shift})">' if shift else "<g>",
+        *body,
+        "</g></svg>",
     ]
-    x = LEFT
-    for index, name in legend:
-        if marker_legend:
-            parts.append(_marker(index, x + 6, 24, "#222"))
-        else:
-            parts.append(f'<rect x="{x}" y="18" width="12" height="12" fill="{_fill(chart_id, index)}" stroke="#222"/>')
-        parts.append(f'<text x="{x + 16}" y="28">{escape(name)}</text>')
-        x += 22 + 6.5 * len(name)
-    parts.extend(body)
-    parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 - every text in it went through escape() above
+
+
+def _count_max(value: float) -> int:
+    """The top of a count axis: four equal whole-number steps (1, 2, 5, 10, 20, 25, 50, … each), at least ``value``."""
+    needed = max(value, 1) / 4
+    magnitude = 10 ** floor(log10(needed)) if needed >= 1 else 1
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= needed and float(m * magnitude).is_integer())
+    return int(step * 4)
 
 
 def _y_axis(top_value: float, percent: bool, low_value: float = 0.0) -> tuple[list[str], callable]:
@@ -116,7 +132,8 @@ def _x_labels(labels: list[str], centre) -> list[str]:
 def stacked_bars(chart_id: str, title: str, labels: list[str], series: list[Series], percent: bool = False) -> SafeString:
     """One bar per label, the series stacked in it (counts, or shares when ``percent``)."""
     totals = [sum(s.values[i] or 0 for s in series) for i in range(len(labels))]
-    axis, y = _y_axis(_nice_max(max(totals, default=0)), percent)
+    highest = max(totals, default=0)
+    axis, y = _y_axis(_nice_max(highest) if percent else _count_max(highest), percent)
     plot_w = WIDTH - LEFT - RIGHT
     slot = plot_w / max(1, len(labels))
 
@@ -157,7 +174,8 @@ def _marker(index: int, x: float, y: float, colour: str) -> str:
 
 def line_chart(chart_id: str, title: str, labels: list[str], series: list[Series], percent: bool = False) -> SafeString:
     """One line per series with a marker of its own at each point; a None value breaks the line."""
-    top = _nice_max(max((v for s in series for v in s.values if v is not None), default=0))
+    highest = max((v for s in series for v in s.values if v is not None), default=0)
+    top = _nice_max(highest) if percent else _count_max(highest)
     axis, y = _y_axis(min(top, 1.0) if percent and top <= 1 else top, percent)
     plot_w = WIDTH - LEFT - RIGHT
     slot = plot_w / max(1, len(labels))

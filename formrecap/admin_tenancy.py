@@ -89,6 +89,9 @@ class TenantScopedAdmin(admin.ModelAdmin):
         if db_field.related_model is Tenant:
             queryset = Tenant.objects.all()
             kwargs["queryset"] = queryset if scope is None else queryset.filter(pk__in=scope)
+            only = scope if scope is not None else queryset.values_list("pk", flat=True)[:2]
+            if len(only) == 1:
+                kwargs.setdefault("initial", only[0])  # one tenant to choose from: chosen already
         elif db_field.related_model is Site:
             queryset = Site.all_tenants.all()
             kwargs["queryset"] = queryset if scope is None else queryset.filter(tenant_id__in=scope)

@@ -58,7 +58,8 @@ def demo_traffic_seed(*, tenant: Tenant, sessions: int, days: int = 30, seed: in
     with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
         for index, simulated in enumerate(simulate_sessions(sessions, seed=seed)):
             submitted = rng.random() < SUBMITTED_SHARE
-            started = now - timedelta(days=rng.random() * days, minutes=40)
+            # within the dashboards' default window (the last `days` days, today included), whatever the hour
+            started = now - timedelta(days=rng.random() * (days - 2), minutes=40)
             _seed_one(site, index, simulated, submitted=submitted, started=started, rng=rng)
     return sessions
 

@@ -8,6 +8,10 @@ from classifier import api as classifier_api
 from . import api, demo_live, pages, snippet
 from .ingest.api import IngestApi
 
+admin.site.site_header = "FormRecap"
+admin.site.site_title = "FormRecap admin"
+admin.site.index_title = "Operations"
+
 api_v1 = [
     path("api/v1/ingest/", IngestApi.as_view(), name="ingest"),
     path("api/v1/sites/", api.SiteListApi.as_view(), name="site-list"),
