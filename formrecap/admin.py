@@ -28,6 +28,7 @@ from .models import ApiKey, FormSession, Membership, Site, Tenant, TraceChunk
 from .selectors import form_session_events
 from .services import api_key_create, normalise_origin
 from .session_timeline import session_timeline
+from .snippet import install_tag
 
 
 class TenantOwnAdmin(TenantScopedAdmin):
@@ -132,10 +133,8 @@ class SiteAdmin(TenantScopedAdmin):
         if not site.site_key:
             return "(shown once the site is saved)"
         return format_html(
-            '<code>&lt;script src="{}/snippet/v1/formrecap.js" data-site-key="{}" async&gt;&lt;/script&gt;</code>'
-            "<br>Put it on every page with a form, before <code>&lt;/body&gt;</code> (or in the head).",
-            _admin_origin.get(),
-            site.site_key,
+            "<code>{}</code><br>Put it on every page with a form, before <code>&lt;/body&gt;</code> (or in the head).",
+            install_tag(origin=_admin_origin.get(), site_key=site.site_key),
         )
 
     @admin.display(description="Installation check")

@@ -60,6 +60,11 @@ def demo_page(request: HttpRequest) -> HttpResponse:
     return render(request, "formrecap/demo.html", context)
 
 
+def install_tag(*, origin: str, site_key: str) -> str:
+    """The tag a site puts on its pages (plain text: escape it for HTML)."""
+    return f'<script src="{origin.rstrip("/")}/snippet/v1/formrecap.js" data-site-key="{site_key}" async></script>'
+
+
 def _demo_site() -> Site | None:
     from .demo import DEMO_SITE_NAME, DEMO_TENANT_SLUG
 

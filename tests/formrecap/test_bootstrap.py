@@ -2,12 +2,14 @@
 admin settings are said plainly."""
 
 import io
+import re
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from rest_framework.test import APIClient
 
-from formrecap.models import Membership, Tenant
+from formrecap.models import ApiKey, Membership, Site, Tenant
 from training.models import ModelVersion
 
 
@@ -81,3 +83,42 @@ def test_the_compose_setup_bootstraps_after_migrate_and_keeps_models_on_a_volume
     )
     assert env["FORMRECAP_MODEL_DIR"] == "/data/models" and "FORMRECAP_ADMIN_USERNAME" in env
     assert "chown formrecap:formrecap /data/models" in (docker / "Dockerfile").read_text()
+
+
+def test_one_command_makes_tenant_site_keys_and_operator_once(db, monkeypatch, settings, client):
+    monkeypatch.setenv("FORMRECAP_ADMIN_PASSWORD", "a-long-and-unusual-passphrase-42")
+    settings.FORMRECAP_PUBLIC_ORIGIN = "https://formrecap.acme.example"
+    args = ["--no-model", "--tenant", "Acme", "--site", "Shop", "--origin", "https://Shop.Acme.example/",
+            "--admin-username", "ops", "--admin-email", "ops@acme.example"]  # fmt: skip
+    first = bootstrap(*args)
+    tenant = Tenant.objects.get()
+    site = Site.objects.for_tenant(tenant).get()
+    assert tenant.name == "Acme" and site.name == "Shop" and site.allowed_origins == ["https://shop.acme.example"]
+    tag = f'<script src="https://formrecap.acme.example/snippet/v1/formrecap.js" data-site-key="{site.site_key}" async></script>'
+    assert f"install tag: {tag}" in first
+    secret = re.search(r"API key: (sk_\S+) \(read, write; shown this once", first).group(1)
+    assert get_user_model().objects.get(username="ops").email == "ops@acme.example"
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    assert [s["site_key"] for s in api.get("/api/v1/sites/").json()] == [site.site_key]
+
+    again = bootstrap(*args[:-4], "--origin", "https://www.acme.example")  # a second origin; everything else exists
+    assert "site: Shop exists; origins added: https://www.acme.example" in again and f"install tag: {tag}" in again
+    assert "API key: bootstrap exists" in again and "sk_" not in again
+    site.refresh_from_db()
+    assert site.allowed_origins == ["https://shop.acme.example", "https://www.acme.example"]
+    assert Site.objects.for_tenant(tenant).count() == 1 and ApiKey.objects.for_tenant(tenant).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (["--site", "Shop"], "--site 'Shop' needs at least one --origin"),
+        (["--origin", "https://shop.example"], "--origin needs --site"),
+        (["--site", "Shop", "--origin", "shop.example/checkout"], "--origin: 'shop.example/checkout' is not an origin"),
+    ],
+)
+def test_bad_site_arguments_are_refused_naming_the_problem(db, args, problem):
+    with pytest.raises(CommandError, match=re.escape(problem)):
+        bootstrap("--no-model", *args)
+    assert not Tenant.objects.exists()
