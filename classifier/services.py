@@ -92,20 +92,28 @@ def prediction_for_session(*, tenant: Tenant, session_id: int) -> Prediction | N
     result = _timed_classify(backend, [session_trace(session=session)])
     fields = _prediction_fields(result.classifications[0], backend=result.backend, latency_ms=result.latency_ms)
     fields.update(events_seen=session.event_count, final=final)
+    # A provisional reading can finish after the final one that a sweep started meanwhile: it must never
+    # overwrite it (the planner reads `final`), so provisional writes only touch what is still provisional.
+    sessions = FormSession.objects.for_tenant(tenant).filter(pk=session.pk)
+    if not final:
+        sessions = sessions.exclude(status=FormSession.Status.ABANDONED)
     # The session carries its newest reading (dashboards group on it), and a new reading clears an old failure.
-    FormSession.objects.for_tenant(tenant).filter(pk=session.pk).update(
-        classification_error="", reason_code=fields["code"], reason_confidence=fields["confidence"]
-    )
+    sessions.update(classification_error="", reason_code=fields["code"], reason_confidence=fields["confidence"])
     if existing is not None:
-        Prediction.objects.for_tenant(tenant).filter(pk=existing.pk).update(**fields)
+        rows = Prediction.objects.for_tenant(tenant).filter(pk=existing.pk)
+        (rows if final else rows.filter(final=False)).update(**fields)
         existing.refresh_from_db()
         return _planned_on_commit(tenant, existing)
     try:
         with transaction.atomic():
             prediction = Prediction.objects.create(tenant=tenant, session=session, source=Prediction.Source.SESSION, **fields)
     except IntegrityError:
-        # A redelivered task raced us to it: the unique (session, model version) keeps one.
-        prediction = Prediction.objects.for_tenant(tenant).get(session=session, model_version_id=fields["model_version_id"])
+        # Another reading raced us to it (a redelivery, or the provisional one): the unique (session, model
+        # version) keeps one row, and a final reading still makes it final.
+        rows = Prediction.objects.for_tenant(tenant).filter(session=session, model_version_id=fields["model_version_id"])
+        if final:
+            rows.filter(final=False).update(**fields)
+        prediction = rows.get()
     return _planned_on_commit(tenant, prediction)
 
 

@@ -1,6 +1,7 @@
 """Classification services: classifying traces, recording API predictions, and classifying sessions once per model."""
 
 import pytest
+from django.utils import timezone
 
 from classifier.backends import BackendUnavailable
 from classifier.models import Prediction
@@ -12,6 +13,7 @@ from classifier.services import (
     sessions_abandoned,
 )
 from classifier.trace import parse_trace, serialise_trace
+from formrecap.models import FormSession
 from tests.classifier.helpers import VALIDATION_EVENTS, VALIDATION_TRACE, another_active_model, recorded_session
 from tests.factories import TraceChunkFactory
 
@@ -122,3 +124,67 @@ def test_sessions_abandoned_enqueues_only_after_commit(site, active_embedded_mod
     assert len(callbacks) == 1
     callbacks[0]()  # the commit
     assert Prediction.objects.for_tenant(site.tenant).get().session == session
+
+
+# --- a provisional reading racing the final one -----------------------------------------------------------
+
+
+def _final_reading_lands_during(monkeypatch):
+    """While the provisional reading of an exited session is being computed, a sweep abandons the session and its
+    final reading completes."""
+    from classifier import services
+
+    real = services._timed_classify
+    state = {"raced": False}
+
+    def provisional_then_final(backend, traces):
+        result = real(backend, traces)
+        if not state["raced"]:
+            state["raced"] = True
+            session = FormSession.all_tenants.get()
+            FormSession.all_tenants.filter(pk=session.pk).update(status=FormSession.Status.ABANDONED, abandoned_at=timezone.now())
+            assert prediction_for_session(tenant=session.tenant, session_id=session.pk).final
+        return result
+
+    monkeypatch.setattr(services, "_timed_classify", provisional_then_final)
+
+
+@pytest.mark.parametrize("stored_before", [False, True])
+def test_a_provisional_reading_finishing_after_the_final_one_never_unmakes_it(
+    site, active_embedded_model, monkeypatch, django_capture_on_commit_callbacks, stored_before
+):
+    session = recorded_session(site, status="exited")
+    if stored_before:  # the page was hidden once already: a provisional row exists, the session grew since
+        prediction_for_session(tenant=site.tenant, session_id=session.pk)
+        TraceChunkFactory(session=session, seq=1, events=[{"type": "focus", "field": "email", "ts": 9000}], event_count=1)
+        FormSession.all_tenants.filter(pk=session.pk).update(event_count=session.event_count + 1)
+    _final_reading_lands_during(monkeypatch)
+    with django_capture_on_commit_callbacks(execute=False) as planned:
+        prediction_for_session(tenant=site.tenant, session_id=session.pk)
+    [stored] = Prediction.objects.for_tenant(site.tenant).filter(session=session)
+    assert stored.final
+    assert planned  # the final reading's recovery plan is queued (the planner acts at most once per session)
+
+
+def test_a_final_reading_that_meets_a_provisional_row_stored_meanwhile_makes_it_final(
+    site, active_embedded_model, monkeypatch, django_capture_on_commit_callbacks
+):
+    from classifier import services
+
+    session = recorded_session(site)
+    real = services._timed_classify
+
+    def provisional_row_stored_meanwhile(backend, traces):
+        result = real(backend, traces)
+        fields = services._prediction_fields(result.classifications[0], backend=result.backend, latency_ms=1)
+        Prediction.objects.create(
+            tenant=site.tenant, session=session, source=Prediction.Source.SESSION, events_seen=3, final=False, **fields
+        )
+        return result
+
+    monkeypatch.setattr(services, "_timed_classify", provisional_row_stored_meanwhile)
+    with django_capture_on_commit_callbacks(execute=False) as planned:
+        prediction = prediction_for_session(tenant=site.tenant, session_id=session.pk)
+    stored = Prediction.objects.for_tenant(site.tenant).get(session=session)
+    assert prediction.final and stored.final and stored.events_seen == session.event_count
+    assert planned

@@ -43,7 +43,7 @@ def test_session_abandoned_at_ingest_is_classified_once_after_commit(
         session_id = ingest_abandoned_session(make_batch)
         session = FormSession.objects.for_tenant(site.tenant).get(session_uuid=session_id)
         assert predictions_of(session) == []  # nothing before the commit
-    assert len(callbacks) == 2  # the classification, then (once it is stored) its recovery plan
+    assert len(callbacks) == 3  # the classification and the field figures, then (once stored) the recovery plan
     [prediction] = predictions_of(session)
     assert (prediction.label, prediction.source, prediction.model_version) == (
         "validation_error",
@@ -79,7 +79,8 @@ def test_sweep_abandoned_sessions_are_classified(site, active_embedded_model, dj
     fresh = recorded_session(site, status="in_progress", last_event_at=timezone.now())
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         assert sweep_inactive_sessions() == 4
-    assert len(callbacks) == 4 + 3  # four classifications, then the recovery plans of the three with events
+    # four classifications and four field summaries, then the recovery plans of the three with events
+    assert len(callbacks) == 4 + 4 + 3
     assert [len(predictions_of(session)) for session in stale] == [1, 1, 1]
     assert predictions_of(empty) == [] and predictions_of(fresh) == []
 
