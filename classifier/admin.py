@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.utils.html import format_html, format_html_join
 
-from formrecap.admin_tenancy import TenantScopedAdmin, TenantSiteListFilter, editable_tenant_ids
+from formrecap.admin_tenancy import TenantScopedAdmin, TenantSiteListFilter
 from formrecap.models import FormSession
 
 from .labels import CLASSES
@@ -158,14 +158,6 @@ class SessionLabelAdmin(TenantScopedAdmin):
     def get_readonly_fields(self, request, obj=None) -> list[str]:
         fixed = ["session_trace_shown", "tenant", "labelled_by", "created_at", "updated_at"]
         return ["session", *fixed] if obj is not None else fixed  # a label stays on its session
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.related_model is FormSession:
-            sessions = FormSession.all_tenants.all()
-            if not request.user.is_superuser:
-                sessions = sessions.filter(tenant_id__in=editable_tenant_ids(request, self.editor_roles))
-            kwargs["queryset"] = sessions
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj: SessionLabel, form, change: bool) -> None:
         obj.tenant_id = obj.session.tenant_id

@@ -9,7 +9,9 @@ way, users included: a tenant editor picks among the members of their own tenant
 """
 
 from django.contrib import admin
+from django.contrib.admin import widgets
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import HttpRequest
 
@@ -84,22 +86,50 @@ class TenantScopedAdmin(admin.ModelAdmin):
         return self._may_edit(request, obj)
 
     def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
-        # Choices in forms are limited too, or a staff user could attach objects to another tenant.
+        # Choices in forms are limited too, or a staff user could attach objects to another tenant; and every
+        # widget resolves ids through the same limited queryset, or a prefilled foreign id would show its label.
         scope = None if request.user.is_superuser else editable_tenant_ids(request, self.editor_roles)
-        if db_field.related_model is Tenant:
+        related = db_field.related_model
+        if related is Tenant:
             queryset = Tenant.objects.all()
             kwargs["queryset"] = queryset if scope is None else queryset.filter(pk__in=scope)
             only = scope if scope is not None else queryset.values_list("pk", flat=True)[:2]
             if len(only) == 1:
                 kwargs.setdefault("initial", only[0])  # one tenant to choose from: chosen already
-        elif db_field.related_model is Site:
-            queryset = Site.all_tenants.all()
-            kwargs["queryset"] = queryset if scope is None else queryset.filter(tenant_id__in=scope)
-        elif db_field.related_model is get_user_model():
+        elif related is get_user_model():
             # Listing every user would show each tenant's editors the other tenants' people.
             queryset = get_user_model()._default_manager.all()
             kwargs["queryset"] = queryset if scope is None else queryset.filter(memberships__tenant_id__in=scope).distinct()
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+        elif _is_tenant_owned(related):
+            queryset = related._default_manager.all()
+            kwargs["queryset"] = queryset if scope is None else queryset.filter(tenant_id__in=scope)
+        formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if formfield is not None and type(formfield.widget) is widgets.ForeignKeyRawIdWidget:
+            formfield.widget = TenantRawIdWidget(
+                db_field.remote_field, self.admin_site, queryset=formfield.queryset, using=kwargs.get("using")
+            )
+        return formfield
+
+
+def _is_tenant_owned(model) -> bool:
+    return any(field.name == "tenant" and field.is_relation for field in model._meta.concrete_fields)
+
+
+class TenantRawIdWidget(widgets.ForeignKeyRawIdWidget):
+    """The stock raw-id widget labels the id it holds through the model's default manager (every tenant); this one
+    labels only ids inside the form field's queryset, so a foreign id in the URL shows nothing but itself."""
+
+    def __init__(self, rel, admin_site, *, queryset, **kwargs) -> None:
+        super().__init__(rel, admin_site, **kwargs)
+        self.queryset = queryset
+
+    def label_and_url_for_value(self, value):
+        key = self.rel.get_related_field().name
+        try:
+            visible = self.queryset.filter(**{key: value}).exists()
+        except (ValueError, TypeError, ValidationError):
+            visible = False
+        return super().label_and_url_for_value(value) if visible else ("", "")
 
 
 class TenantSiteListFilter(admin.SimpleListFilter):
