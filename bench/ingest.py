@@ -9,9 +9,12 @@ server (gunicorn with N sync workers, or ``manage.py runserver --noreload``) on 
 throttle off, and sends every session's batches in order from ``--concurrency`` threads. A share of batches
 is re-sent after its answer (must be 200 "duplicate") and a share is sent twice at once (one 202, one 200).
 It then reads the database through the ORM and checks that every batch was stored exactly once, with the
-events sent, and that each session ended abandoned (exit) or submitted (submit); exit status 1 on FAIL.
-With DATABASE_URL unset it runs on SQLite (bench/results/ingest.sqlite3). ``--url`` targets a running
-server instead, which must use the same DATABASE_URL and no ingest throttle.
+events sent, and that each session ended left (exit) or submitted (submit); exit status 1 on FAIL.
+On PostgreSQL it then runs the raw-psycopg baseline: the same logical writes (session upsert with its row
+locked, chunk insert deduplicated on (session, seq), counters) from the same number of threads with no HTTP
+and no Django, and prints both rates and their ratio. With DATABASE_URL unset it runs on SQLite
+(bench/results/ingest.sqlite3). ``--url`` targets a running server instead, which must use the same
+DATABASE_URL and no ingest throttle.
 """
 
 from __future__ import annotations
@@ -26,8 +29,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -195,6 +196,86 @@ def run_load(host: str, port: int, site_key: str, sessions: list[Session], concu
     return results, time.perf_counter() - started
 
 
+# ---------------------------------------------------------------- the raw-psycopg baseline
+
+
+RAW_SESSION_UPSERT = """
+INSERT INTO formrecap_formsession (tenant_id, site_id, session_uuid, form_id, path, status, visitor_ref, anonymous_id,
+    started_at, last_event_at, batch_count, event_count, classification_error, created_at)
+VALUES (%(tenant)s, %(site)s, %(uuid)s, 'signup', '/signup', 'in_progress', '', '', now(), now(), 0, 0, '', now())
+ON CONFLICT (site_id, session_uuid) DO UPDATE SET last_event_at = now()
+RETURNING id
+"""
+RAW_CHUNK_INSERT = """
+INSERT INTO formrecap_tracechunk (session_id, seq, events, event_count, fingerprint, received_at)
+VALUES (%(session)s, %(seq)s, %(events)s, %(count)s, %(fingerprint)s, now())
+ON CONFLICT (session_id, seq) DO NOTHING
+RETURNING id
+"""
+RAW_COUNTERS = """
+UPDATE formrecap_formsession SET batch_count = batch_count + 1, event_count = event_count + %(count)s,
+    status = %(status)s
+WHERE id = %(session)s
+"""
+
+
+def raw_baseline(sessions: list[Session], *, tenant_id: int, site_id: int, concurrency: int) -> tuple[Results, float]:
+    """The same logical writes straight from psycopg, no HTTP and no Django: per batch, in one transaction, the
+    session upserted (its row locked), the chunk inserted unless (session, seq) is stored, the counters and status
+    updated; retries sent again like the HTTP run. The ceiling the ingest endpoint is measured against."""
+    import hashlib
+
+    import psycopg
+    from django.db import connection
+    from psycopg.types.json import Jsonb
+
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    todo: queue.Queue[Session] = queue.Queue()
+    for session in sessions:
+        todo.put(session)
+    results = Results()
+
+    def send(conn, session: Session, seq: int, kind: str) -> None:
+        events = session.batches[seq]
+        started = time.perf_counter()
+        body = json.dumps(events, separators=(",", ":"))  # the HTTP run's server parses and hashes the same
+        fingerprint = hashlib.blake2b(body.encode(), digest_size=16).hexdigest()
+        ending = events[-1]["type"]
+        status = {"exit": "exited", "submit": "submitted"}.get(ending, "in_progress")
+        with conn.transaction():
+            session_id = conn.execute(
+                RAW_SESSION_UPSERT, {"tenant": tenant_id, "site": site_id, "uuid": session.uuid}
+            ).fetchone()[0]
+            row = {"session": session_id, "seq": seq, "events": Jsonb(json.loads(body)), "count": len(events)}
+            stored = conn.execute(RAW_CHUNK_INSERT, row | {"fingerprint": fingerprint}).fetchone()
+            if stored:
+                conn.execute(RAW_COUNTERS, {"session": session_id, "count": len(events), "status": status})
+        answer = "accepted" if stored else "duplicate"
+        results.add(Outcome(kind, 202 if stored else 200, answer, time.perf_counter() - started, len(events)))
+
+    def worker() -> None:
+        with psycopg.connect(**params) as conn:
+            while True:
+                try:
+                    session = todo.get_nowait()
+                except queue.Empty:
+                    return
+                for seq in range(len(session.batches)):
+                    send(conn, session, seq, "original")
+                    if seq in session.retry_seqs or seq in session.race_seqs:
+                        send(conn, session, seq, "retry")
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, time.perf_counter() - started
+
+
 # ---------------------------------------------------------------- database and server
 
 
@@ -222,14 +303,16 @@ def configure_database() -> str:
     return f"created database {config['NAME']}"
 
 
-def warm_up(base_url: str, count: int) -> None:
-    """Load each worker's URLconf and views before the clock starts."""
+def warm_up(host: str, port: int, site_key: str, count: int) -> None:
+    """Before the clock starts, every worker imports what the ingest path uses (its views, the broker's client) and
+    opens its database connection: ``count`` one-batch sessions that leave, on a site of their own."""
 
-    def fetch() -> None:
-        with urllib.request.urlopen(f"{base_url}/snippet/v1/formrecap.js", timeout=10) as response:
-            response.read()
+    def leave(index: int) -> None:
+        events = [{"type": "focus", "field": "email", "ts": 10}, {"type": "exit", "ts": 900}]
+        body = {"site_key": site_key, "session_id": str(uuid.uuid4()), "seq": 0, "form": {"id": "warm", "path": "/"}}
+        post(host, port, json.dumps(body | {"events": events, "sent_at": 950}).encode())
 
-    threads = [threading.Thread(target=fetch) for _ in range(count)]
+    threads = [threading.Thread(target=leave, args=(i,)) for i in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -269,8 +352,8 @@ def check_database(site, sessions: list[Session]) -> tuple[list[str], dict]:
         "sessions": (len(stored_sessions), len(sessions)),
         "chunks": (totals["chunks"] or 0, sum(len(s.batches) for s in sessions)),
         "events": (totals["events"] or 0, sum(len(b) for s in sessions for b in s.batches)),
-        "abandoned": (
-            sum(1 for s in stored_sessions.values() if s.status == FormSession.Status.ABANDONED),
+        "left": (
+            sum(1 for s in stored_sessions.values() if s.status in (FormSession.Status.ABANDONED, FormSession.Status.EXITED)),
             sum(1 for s in sessions if s.ending == "exit"),
         ),
         "submitted": (
@@ -280,7 +363,9 @@ def check_database(site, sessions: list[Session]) -> tuple[list[str], dict]:
     }
     problems = [f"stored {name} {got} != expected {want}" for name, (got, want) in figures.items() if got != want]
 
-    expected_status = {"exit": FormSession.Status.ABANDONED, "submit": FormSession.Status.SUBMITTED}
+    # An exit starts the site's outreach delay (exited); with no delay it abandons at once.
+    left = FormSession.Status.ABANDONED if site.outreach_delay_seconds == 0 else FormSession.Status.EXITED
+    expected_status = {"exit": left, "submit": FormSession.Status.SUBMITTED}
     stored_chunks: dict[str, dict[int, tuple[int, list]]] = {}
     for session_uuid, seq, event_count, events in chunks.values_list(
         "session__session_uuid", "seq", "event_count", "events"
@@ -341,6 +426,12 @@ def main() -> int:
     parser.add_argument("--retry-share", type=float, default=0.10, help="share of batches re-sent after their answer")
     parser.add_argument("--race-share", type=float, default=0.02, help="share of batches sent twice at the same time")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--broker",
+        default="redis://127.0.0.1:6379/13",
+        help="Redis database for the server's broker and cache, emptied after the run ('' runs tasks inline)",
+    )
+    parser.add_argument("--no-baseline", action="store_true", help="skip the raw-psycopg baseline (PostgreSQL only)")
     args = parser.parse_args()
     if args.sessions < 1 or args.batches < 1 or args.events < 1 or args.concurrency < 1:
         parser.error("--sessions, --batches, --events and --concurrency must be at least 1")
@@ -381,14 +472,20 @@ def main() -> int:
         RESULTS.mkdir(parents=True, exist_ok=True)
         host, port = "127.0.0.1", free_port()
         log_path = RESULTS / f"ingest-{args.server}.log"
-        server = start_server(args.server, args.workers, port, log_path, env={"FORMRECAP_INGEST_RATE": ""})
+        env = {"FORMRECAP_INGEST_RATE": ""}
+        if args.broker:  # as deployed: tasks go to the broker (and are dropped after), not run inside the request
+            env |= {"CELERY_BROKER_URL": args.broker, "REDIS_URL": args.broker, "CELERY_TASK_ALWAYS_EAGER": "0"}
+        server = start_server(args.server, args.workers, port, log_path, env=env)
         conn_max_age = os.environ.get("CONN_MAX_AGE", default_conn_max_age(args.server))
         kind = f"gunicorn, {args.workers} sync workers" if args.server == "gunicorn" else "runserver --noreload (threaded)"
-        server_line = f"{kind}, CONN_MAX_AGE={conn_max_age}"
+        tasks = f"tasks queued to {args.broker}" if args.broker else "tasks run inline (eager)"
+        server_line = f"{kind}, CONN_MAX_AGE={conn_max_age}, {tasks}"
     base_url = f"http://{host}:{port}"
     try:
         wait_ready(base_url, server, log_path)
-        warm_up(base_url, 4 * args.workers)
+        warm_site = site_create(tenant=tenant, name="warm-up", allowed_origins=[ORIGIN])
+        connection.close()
+        warm_up(host, port, warm_site.site_key, 4 * args.workers)
         sessions = [
             build_session(
                 i,
@@ -402,6 +499,10 @@ def main() -> int:
         ]
         results, wall = run_load(host, port, site.site_key, sessions, args.concurrency)
     finally:
+        if args.broker and not args.url:
+            import redis
+
+            redis.Redis.from_url(args.broker).flushdb()  # the bench's own database: the queued tasks go
         if server is not None:
             server.terminate()
             try:
@@ -445,6 +546,20 @@ def main() -> int:
         print(f"  - {problem}")
     if len(problems) > 20:
         print(f"  … and {len(problems) - 20} more")
+    if connection.vendor == "postgresql" and not args.no_baseline:
+        raw_site = site_create(tenant=tenant, name="raw psycopg baseline", allowed_origins=[ORIGIN])
+        raw, raw_wall = raw_baseline(sessions, tenant_id=tenant.pk, site_id=raw_site.pk, concurrency=args.concurrency)
+        raw_events = sum(o.events for o in raw.outcomes if o.status == 202)
+        raw_latencies = sorted(o.seconds * 1000 for o in raw.outcomes)
+        raw_p99 = percentile(raw_latencies, 99)
+        ratio = (accepted_events / wall) / (raw_events / raw_wall)
+        print(
+            f"raw psycopg: {raw_events / raw_wall:,.0f} events/s ({len(raw.outcomes)} transactions in {raw_wall:.2f} s, "
+            f"{args.concurrency} threads, p99 {raw_p99:.1f} ms): the same writes with no HTTP and no Django"
+        )
+        print(f"RATIO:       {ratio:.2f} of raw psycopg (HTTP p99 {p99:.1f} ms)")
+        if raw_events != unique_events:
+            problems.append(f"raw baseline stored {raw_events} events, expected {unique_events}")
     print("PASS" if not problems else f"FAIL ({len(problems)} problems{'; server log: ' + str(log_path) if log_path else ''})")
     return 0 if not problems else 1
 

@@ -235,6 +235,9 @@ class TraceChunk(models.Model):
     seq = models.PositiveIntegerField()
     events = models.JSONField()
     event_count = models.PositiveIntegerField()
+    # A hash of the batch's content: a retry (same seq, same content) is a duplicate, a reused seq with other
+    # content is refused. Empty for chunks stored before it existed.
+    fingerprint = models.CharField(max_length=32, blank=True, default="")
     received_at = models.DateTimeField(auto_now_add=True)
 
     all_tenants = models.Manager()

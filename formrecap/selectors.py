@@ -1,5 +1,6 @@
 """Reads. Credential resolution is the only place that looks across tenants."""
 
+import time
 from datetime import datetime
 
 from django.core.cache import cache
@@ -23,6 +24,29 @@ def site_resolve_public_key(*, site_key: str) -> Site | None:
     if not site_key.isprintable():
         return None
     return Site.all_tenants.filter(site_key=site_key).first()
+
+
+# Every batch names its site: a per-process copy saves the lookup (a database round trip) on the hot path.
+# Saving or deleting a site drops it here at once; other processes see the change within the TTL.
+INGEST_SITE_TTL_SECONDS = 5.0
+_ingest_sites: dict[str, tuple[float, Site | None]] = {}
+
+
+def site_for_ingest(*, site_key: str) -> Site | None:
+    """site_resolve_public_key (with the tenant) through a per-process cache of INGEST_SITE_TTL_SECONDS."""
+    now = time.monotonic()
+    cached = _ingest_sites.get(site_key)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    site = Site.all_tenants.select_related("tenant").filter(site_key=site_key).first() if site_key.isprintable() else None
+    if len(_ingest_sites) > 10_000:  # random keys must not grow it without bound
+        _ingest_sites.clear()
+    _ingest_sites[site_key] = (now + INGEST_SITE_TTL_SECONDS, site)
+    return site
+
+
+def ingest_sites_forget(**_) -> None:
+    _ingest_sites.clear()
 
 
 CORS_ORIGINS_CACHE_KEY = "formrecap:cors-origins"

@@ -14,12 +14,16 @@ SITE_ORIGIN = "https://shop.example.com"
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    # Throttle counters and the CORS origin cache live in the cache; tests must not share them.
+    # Throttle counters, the CORS origin cache and the ingest's sites are cached; tests must not share them.
     from django.core.cache import cache
 
+    from formrecap.selectors import ingest_sites_forget
+
     cache.clear()
+    ingest_sites_forget()
     yield
     cache.clear()
+    ingest_sites_forget()
 
 
 @pytest.fixture(autouse=True)

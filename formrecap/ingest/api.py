@@ -16,10 +16,10 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-from ..selectors import origin_allowed_by_any_site, site_resolve_public_key
+from ..selectors import origin_allowed_by_any_site, site_for_ingest
 from .cors import allow_origin, vary_on_origin
 from .schema import SchemaError, parse_batch_json
-from .services import SessionLimitExceeded, ingest_batch
+from .services import BatchConflict, SessionLimitExceeded, ingest_batch
 
 ACCEPTED_CONTENT_TYPES = ("application/json", "text/plain")
 
@@ -72,6 +72,7 @@ class IngestApi(APIView):
         responses={
             202: OpenApiResponse(description="stored"),
             200: OpenApiResponse(description="duplicate batch, already stored"),
+            409: OpenApiResponse(description="this seq is already stored with other content"),
         },
         description="Receive one batch of raw snippet events (public; site key + Origin).",
     )
@@ -93,7 +94,7 @@ class IngestApi(APIView):
         except SchemaError as exc:
             return _error(str(exc), status.HTTP_400_BAD_REQUEST)
 
-        site = site_resolve_public_key(site_key=batch.site_key)
+        site = site_for_ingest(site_key=batch.site_key)
         if site is None:
             return _error("site_key: unknown site key", status.HTTP_401_UNAUTHORIZED)
         if not origin:
@@ -110,6 +111,8 @@ class IngestApi(APIView):
             result = ingest_batch(site=site, batch=batch)
         except SessionLimitExceeded as exc:
             return allow_origin(_error(str(exc), exc.status_code), origin)
+        except BatchConflict as exc:
+            return allow_origin(_error(str(exc), status.HTTP_409_CONFLICT), origin)
         payload = {"status": "duplicate" if result.duplicate else "accepted", "session_status": result.session.status}
         code = status.HTTP_200_OK if result.duplicate else status.HTTP_202_ACCEPTED
         return allow_origin(Response(payload, status=code), origin)

@@ -1,11 +1,13 @@
 """Storing batches and moving sessions through in_progress → submitted / abandoned."""
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from analytics.services import sessions_ended
@@ -25,74 +27,123 @@ class SessionLimitExceeded(Exception):
         self.status_code = status_code
 
 
+class BatchConflict(Exception):
+    """A seq already stored for this session arrived again with other content (a retry sends the same)."""
+
+
 @dataclass(frozen=True)
 class IngestResult:
     session: FormSession
     duplicate: bool
 
 
+def batch_fingerprint(batch: Batch) -> str:
+    """What a retry must repeat exactly: the form, the path and the events (not sent_at, which a resend may renew)."""
+    content = json.dumps([batch.form_id, batch.path, batch.events], separators=(",", ":"), sort_keys=True)
+    return hashlib.blake2b(content.encode(), digest_size=16).hexdigest()
+
+
 def ingest_batch(*, site: Site, batch: Batch, received_at: datetime | None = None) -> IngestResult:
     """Store one batch exactly once and apply its lifecycle events.
 
-    A retried batch (same session and seq) changes nothing and is reported as a duplicate.
-    The session row is locked while its counters and status change, so concurrent
-    batches of one session serialise; different sessions never wait for each other.
+    A retried batch (same session, seq and content) changes nothing and is reported as a duplicate; the same seq
+    with other content raises BatchConflict. The session row is locked while its counters and status change, so
+    concurrent batches of one session serialise; different sessions never wait for each other. Three statements
+    in one transaction (lock or create the session, insert the chunk unless its seq is stored, update the
+    session), the same writes a hand-written client would make: this is the hottest path of the service.
     """
     received_at = received_at or timezone.now()
-    session = _session_get_or_create(site=site, batch=batch, received_at=received_at)
+    fingerprint = batch_fingerprint(batch)
     with transaction.atomic():
-        session = FormSession.objects.for_tenant(site.tenant).select_for_update().get(pk=session.pk)
-        if session.chunks.filter(seq=batch.seq).exists():
-            return IngestResult(session=session, duplicate=True)
-        _check_session_limits(session, batch)
-        try:
-            with transaction.atomic():
-                TraceChunk.objects.create(session=session, seq=batch.seq, events=batch.events, event_count=len(batch.events))
-        except IntegrityError:
-            # The row lock serialises batches of a session; the unique (session, seq) is the last word.
-            return IngestResult(session=session, duplicate=True)
-        _apply_batch(site, session, batch)
-    return IngestResult(session=session, duplicate=False)
+        session = _session_locked(site=site, batch=batch, received_at=received_at)
+        over_limit = _session_limit_exceeded(session, batch)
+        if over_limit is None:
+            chunk = TraceChunk(
+                session=session, seq=batch.seq, events=batch.events, event_count=len(batch.events), fingerprint=fingerprint
+            )
+            if insert_unless_present(chunk, unique=("session", "seq")):
+                _apply_batch(site, session, batch)
+                return IngestResult(session=session, duplicate=False)
+        stored = TraceChunk.all_tenants.filter(session_id=session.pk, seq=batch.seq).values_list("fingerprint", flat=True)
+        stored_fingerprint = stored.first()
+        if stored_fingerprint is None and over_limit is not None:
+            raise over_limit
+    if stored_fingerprint and stored_fingerprint != fingerprint:
+        raise BatchConflict(
+            f"seq {batch.seq} of session {batch.session_id} is already stored with other content; "
+            "a retry must resend the same batch, new events need the next seq"
+        )
+    return IngestResult(session=session, duplicate=True)
 
 
-def _session_get_or_create(*, site: Site, batch: Batch, received_at: datetime) -> FormSession:
+def _session_locked(*, site: Site, batch: Batch, received_at: datetime) -> FormSession:
+    """The batch's session, its row locked until the transaction ends: created by the first batch to arrive."""
+    locked = FormSession.all_tenants.select_for_update().filter(site_id=site.pk, session_uuid=batch.session_id)
+    if batch.seq > 0:  # most batches: the session exists
+        session = locked.first()
+        if session is not None:
+            return session
     # sent_at is on the same clock as ts (ms since the session started), so the server
     # can place the start on its own clock without trusting the visitor's wall clock.
     started_at = received_at - timedelta(milliseconds=batch.sent_at)
-    defaults = {
-        "tenant_id": site.tenant_id,
-        "form_id": batch.form_id,
-        "path": batch.path,
-        "started_at": started_at,
-        "last_event_at": started_at,
-    }
-    try:
-        with transaction.atomic():
-            session, _ = site.form_sessions.get_or_create(session_uuid=batch.session_id, defaults=defaults)
-    except IntegrityError:
-        # Two first batches raced; the other one created the row.
-        session = site.form_sessions.get(session_uuid=batch.session_id)
-    return session
+    session = FormSession(
+        tenant_id=site.tenant_id,
+        site_id=site.pk,
+        session_uuid=batch.session_id,
+        form_id=batch.form_id,
+        path=batch.path,
+        started_at=started_at,
+        last_event_at=started_at,
+    )
+    # The new row is locked by this transaction; when another batch created it first, lock theirs.
+    return session if insert_unless_present(session, unique=("site", "session_uuid")) else locked.get()
 
 
-def _check_session_limits(session: FormSession, batch: Batch) -> None:
+def insert_unless_present(obj, *, unique: tuple[str, ...]) -> bool:
+    """INSERT ``obj`` unless a row with the same ``unique`` fields exists (ON CONFLICT DO NOTHING, no savepoint);
+    True, with obj.pk set, when it was inserted. PostgreSQL and SQLite (3.35+) both speak this SQL."""
+    meta = type(obj)._meta
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    quote = connection.ops.quote_name
+    values = [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
+    # Identifiers are the model's own, quoted; every value is a parameter.
+    columns = ", ".join(quote(field.column) for field in fields)
+    conflict = ", ".join(quote(meta.get_field(name).column) for name in unique)
+    placeholders = ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders}) "  # noqa: S608
+    sql += f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {quote(meta.pk.column)}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    obj.pk = row[0]
+    obj._state.adding, obj._state.db = False, connection.alias
+    return True
+
+
+def _session_limit_exceeded(session: FormSession, batch: Batch) -> SessionLimitExceeded | None:
     max_batches = settings.FORMRECAP_SESSION_MAX_BATCHES
     max_events = settings.FORMRECAP_SESSION_MAX_EVENTS
     if session.batch_count >= max_batches:
-        raise SessionLimitExceeded(
+        return SessionLimitExceeded(
             f"session {session.session_uuid} already has {max_batches} batches, the most a session may send", status_code=429
         )
     if session.event_count + len(batch.events) > max_events:
-        raise SessionLimitExceeded(
+        return SessionLimitExceeded(
             f"session {session.session_uuid} would exceed {max_events} events "
             f"({session.event_count} stored, {len(batch.events)} sent)",
             status_code=413,
         )
+    return None
 
 
 def _apply_batch(site: Site, session: FormSession, batch: Batch) -> None:
-    """Counters, visitor ids and the lifecycle (see :func:`_lifecycle_change`) of one stored batch."""
-    update = {"batch_count": F("batch_count") + 1, "event_count": F("event_count") + len(batch.events)}
+    """Counters, visitor ids and the lifecycle (see :func:`_lifecycle_change`) of one stored batch.
+
+    The session row is locked and was read under the lock, so the new values are computed here and written
+    as they are (no read back)."""
+    update = {"batch_count": session.batch_count + 1, "event_count": session.event_count + len(batch.events)}
     # Capped at now: a skewed sent_at must not push a session's inactivity out into the future.
     last_event_at = min(session.started_at + timedelta(milliseconds=batch.last_ts), timezone.now())
     extends = bool(batch.events) and last_event_at > session.last_event_at
@@ -107,8 +158,9 @@ def _apply_batch(site: Site, session: FormSession, batch: Batch) -> None:
     change, returned = _lifecycle_change(site, session, batch, extends=extends, now=now)
     update.update(change)
 
-    FormSession.objects.for_tenant(site.tenant).filter(pk=session.pk).update(**update)
-    session.refresh_from_db()
+    FormSession.all_tenants.filter(pk=session.pk).update(**update)
+    for name, value in update.items():
+        setattr(session, name, value)
     tenant = site.tenant
     if session.status == FormSession.Status.SUBMITTED and previous_status != FormSession.Status.SUBMITTED:
         # The visitor came back: whatever recovery did (or held back) for this session counts as recovered.

@@ -60,6 +60,41 @@ def test_retried_batch_is_stored_once_and_answered_2xx(post, make_batch, site):
     assert (session.batch_count, session.event_count) == (1, 3)
 
 
+def test_a_retry_with_a_renewed_sent_at_is_still_a_duplicate(post, make_batch, site):
+    body = make_batch()
+    assert post(body).status_code == 202
+    assert post({**body, "sent_at": body["sent_at"] + 5000}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"events": [{"type": "focus", "field": "email", "ts": 100}]},
+        {"form": {"id": "checkout", "path": "/signup"}},
+        {"form": {"id": "signup", "path": "/other"}},
+    ],
+    ids=["other events", "other form", "other path"],
+)
+def test_a_reused_seq_with_other_content_is_409_and_keeps_the_first(post, make_batch, site, change):
+    body = make_batch()
+    assert post(body).status_code == 202
+    response = post({**body, **change})
+    assert response.status_code == 409
+    assert f"seq 0 of session {body['session_id']} is already stored with other content" in detail(response)
+    assert response["Access-Control-Allow-Origin"] == SITE_ORIGIN  # the snippet can read why
+    chunk = TraceChunk.objects.for_tenant(site.tenant).get()
+    assert chunk.events == body["events"]
+    session = FormSession.objects.for_tenant(site.tenant).get()
+    assert (session.batch_count, session.event_count, session.form_id) == (1, 3, "signup")
+
+
+def test_a_chunk_stored_before_fingerprints_answers_a_reused_seq_as_a_duplicate(post, make_batch, site):
+    body = make_batch()
+    assert post(body).status_code == 202
+    TraceChunk.all_tenants.update(fingerprint="")
+    assert post({**body, "events": [{"type": "focus", "field": "email", "ts": 100}]}).status_code == 200
+
+
 def test_batches_of_one_session_accumulate_out_of_order(post, make_batch, site):
     session_id = str(uuid.uuid4())
     for seq in (2, 0, 1):
