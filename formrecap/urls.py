@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from analytics.views import admin_urls as analytics_admin_urls
 from classifier import api as classifier_api
@@ -29,7 +29,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]), name="schema"),
     path(
         "api/docs/",
-        SpectacularSwaggerView.as_view(url_name="schema", authentication_classes=[], permission_classes=[]),
+        # Split: Swagger UI's start-up script is served as a file (?script), not inline, so the CSP allows it.
+        SpectacularSwaggerSplitView.as_view(url_name="schema", authentication_classes=[], permission_classes=[]),
         name="api-docs",
     ),
     path("snippet/<str:version>/formrecap.js", snippet.snippet_js, name="snippet"),
