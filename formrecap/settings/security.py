@@ -1,7 +1,16 @@
-"""Security: HTTPS (HSTS, secure cookies), the Content-Security-Policy, and lockouts of brute-forced admin logins
-and API keys."""
+"""Security: the production profile, HTTPS (HSTS, secure cookies), the Content-Security-Policy, and lockouts of
+brute-forced admin logins and API keys."""
+
+from django.core.exceptions import ImproperlyConfigured
 
 from .env import env
+
+# `embedded` (the default): one process (`make run`), anything goes. `production`: several web processes, so the
+# deployment checks in formrecap/checks.py are errors that stop `manage.py` commands (migrate included) and the WSGI
+# app from starting: a cache private to each process, for one. The image and docker/.env.example set it.
+FORMRECAP_PROFILE = env("FORMRECAP_PROFILE", default="embedded")
+if FORMRECAP_PROFILE not in ("embedded", "production"):
+    raise ImproperlyConfigured(f"FORMRECAP_PROFILE must be 'embedded' or 'production', got {FORMRECAP_PROFILE!r}")
 
 # HTTPS. Behind a TLS-terminating proxy that sends X-Forwarded-Proto, BEHIND_TLS_PROXY=1 turns everything on: plain
 # HTTP is redirected, cookies travel only over TLS, and browsers are told to use HTTPS only (HSTS) for a year.

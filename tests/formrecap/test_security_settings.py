@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # What docker/.env.example and README's Production section set behind a TLS proxy.
 PRODUCTION_ENV = {
     "DJANGO_SETTINGS_MODULE": "formrecap.settings",
+    "FORMRECAP_PROFILE": "production",
     "DEBUG": "0",
     "SECRET_KEY": "k3J9-production-like-secret-key-with-enough-length-and-variety-8f2Qz!x",
     "ALLOWED_HOSTS": "formrecap.example.com",
