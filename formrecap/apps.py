@@ -7,6 +7,7 @@ class FormRecapConfig(AppConfig):
     verbose_name = "FormRecap"
 
     def ready(self) -> None:
+        from . import checks  # noqa: F401 - registers the production checks
         from .models import Site, Tenant
         from .selectors import ingest_sites_forget
 

@@ -6,6 +6,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from .credentials import API_SECRET_PREFIX
+from .lockout import api_key_subjects, client_ip, failure_record, lockout_remaining_seconds
 from .models import ApiKey
 from .selectors import api_key_resolve
 from .services import api_key_touch
@@ -38,8 +39,14 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         secret = secret.strip()
         if not secret.startswith(API_SECRET_PREFIX):
             raise exceptions.AuthenticationFailed("API secret must start with sk_ (pk_ site keys are for the snippet only)")
+        # Guessing keys: after too many wrong ones from this address, every key is refused unchecked for a while.
+        subjects = api_key_subjects(ip=client_ip(request))
+        wait = lockout_remaining_seconds(subjects)
+        if wait:
+            raise exceptions.Throttled(wait=wait, detail="too many wrong API keys from this address")
         api_key = api_key_resolve(secret=secret)
         if api_key is None:
+            failure_record(subjects)
             raise exceptions.AuthenticationFailed("invalid or revoked API key")
         api_key_touch(api_key=api_key, min_interval_seconds=settings.FORMRECAP_API_KEY_TOUCH_SECONDS)
         return TenantPrincipal(api_key), api_key

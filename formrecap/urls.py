@@ -1,11 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from analytics.views import admin_urls as analytics_admin_urls
 from classifier import api as classifier_api
 
-from . import api, demo_live, pages, snippet
+from . import admin_login, api, demo_live, pages, snippet
 from .ingest.api import IngestApi
 
 admin.site.site_header = "FormRecap"
@@ -29,13 +29,16 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]), name="schema"),
     path(
         "api/docs/",
-        SpectacularSwaggerView.as_view(url_name="schema", authentication_classes=[], permission_classes=[]),
+        # Split: Swagger UI's start-up script is served as a file (?script), not inline, so the CSP allows it.
+        SpectacularSwaggerSplitView.as_view(url_name="schema", authentication_classes=[], permission_classes=[]),
         name="api-docs",
     ),
     path("snippet/<str:version>/formrecap.js", snippet.snippet_js, name="snippet"),
     path("demo/", snippet.demo_page, name="demo"),
     path("demo/reading/", demo_live.demo_reading, name="demo-reading"),
     *analytics_admin_urls(),  # dashboards live under /admin/, before admin's own catch-all
+    # admin's own login view, behind the brute-force lockout (reverse("admin:login") is this path)
+    path("admin/login/", admin_login.admin_login, name="admin-login-locked"),
     path("admin/", admin.site.urls),
     # after every API route: an unknown API path (or an id that is not a number) is a JSON 404, never HTML
     re_path(r"^api/(?P<rest>.*)$", pages.api_not_found, name="api-not-found"),

@@ -7,4 +7,5 @@ local-memory cache, console email, DEBUG off (`make run` turns DEBUG on for the 
 from .api import *  # noqa: F401,F403
 from .core import *  # noqa: F401,F403
 from .product import *  # noqa: F401,F403
+from .security import *  # noqa: F401,F403
 from .tasks import *  # noqa: F401,F403
