@@ -36,6 +36,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Innermost, so that a view's database error becomes a 503 before anything else sees it.
+    "formrecap.unavailable.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "formrecap.urls"
