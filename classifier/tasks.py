@@ -5,6 +5,7 @@ import logging
 from celery import shared_task
 
 from formrecap.models import Tenant
+from formrecap.task_retries import RIDES_OUT_DATABASE_RESTARTS
 
 from .backends import BackendUnavailable
 from .selectors import sessions_unclassified
@@ -14,7 +15,7 @@ from .trace import TraceError
 logger = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, name="classifier.classify_session", acks_late=True, reject_on_worker_lost=True, max_retries=5)
+@shared_task(bind=True, name="classifier.classify_session", **RIDES_OUT_DATABASE_RESTARTS)
 def classify_session_task(self, tenant_id: int, session_id: int) -> int | None:
     """Classify one abandoned session; returns the prediction id. Idempotent under redelivery."""
     tenant = Tenant.objects.get(pk=tenant_id)

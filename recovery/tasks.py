@@ -14,6 +14,7 @@ from django.db import transaction
 
 from formrecap.celery import app as celery_app
 from formrecap.models import Tenant
+from formrecap.task_retries import RIDES_OUT_DATABASE_RESTARTS
 
 from .delivery import Due, execution_mark_sent, execution_run, executions_release_stale, executions_to_send
 
@@ -33,7 +34,7 @@ def execute_action_task(self, execution_id: int) -> str:
     return outcome.status
 
 
-@shared_task(name="recovery.plan_session", acks_late=True, reject_on_worker_lost=True)
+@shared_task(name="recovery.plan_session", **RIDES_OUT_DATABASE_RESTARTS)
 def plan_session_task(tenant_id: int, session_id: int) -> int:
     """Plan recovery for a session abandoned for good (enqueued once its final prediction commits); returns how
     many executions it has. Idempotent: a session is planned once."""
