@@ -16,6 +16,7 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
+from ..api_io import body_too_large_detail
 from ..selectors import origin_allowed_by_any_site, site_resolve_public_key
 from .cors import allow_origin, vary_on_origin
 from .schema import SchemaError, parse_batch_json
@@ -87,7 +88,8 @@ class IngestApi(APIView):
         limit = settings.FORMRECAP_INGEST_MAX_BODY_BYTES
         body = _read_body(request._request, limit)
         if body is None:
-            return _error(f"body is larger than {limit} bytes", status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+            detail = body_too_large_detail(limit, "FORMRECAP_INGEST_MAX_BODY_BYTES")
+            return _error(detail, status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         try:
             batch = parse_batch_json(body, max_events=settings.FORMRECAP_INGEST_MAX_EVENTS_PER_BATCH)
         except SchemaError as exc:
