@@ -12,8 +12,11 @@ from django.core.handlers.wsgi import LimitedStream
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from rest_framework.exceptions import APIException, ParseError
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import BaseParser, JSONParser
 from rest_framework.renderers import JSONRenderer
+
+MAX_ID = 2**63 - 1  # the largest database id (bigint)
 
 
 def body_too_large_detail(limit: int, setting: str) -> str:
@@ -51,6 +54,17 @@ class AsciiJSONRenderer(JSONRenderer):
     """Escapes non-ASCII: an error echoing a lone surrogate from the body must still encode (not a 500)."""
 
     ensure_ascii = True
+
+
+class PagePagination(PageNumberPagination):
+    """DRF's page numbers, documented with their bounds (a page past the end is a 404)."""
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+        return parameters
 
 
 class ChunkedBodyMiddleware:
