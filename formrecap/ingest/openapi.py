@@ -62,7 +62,7 @@ def batch_schema() -> dict:
                 "items": {"oneOf": [_event_schema(kind, keys) for kind, keys in EVENT_KEYS.items()]},
             },
             "sent_at": {**_TS, "description": "not before the last event's ts"},
-            "visitor": {"type": ["string", "null"], "minLength": 1, "maxLength": MAX_VISITOR_REF, "pattern": printable},
-            "anonymous_id": {"type": ["string", "null"], "pattern": ANONYMOUS_ID_RE.pattern},
+            "visitor": {"type": "string", "nullable": True, "minLength": 1, "maxLength": MAX_VISITOR_REF, "pattern": printable},
+            "anonymous_id": {"type": "string", "nullable": True, "pattern": ANONYMOUS_ID_RE.pattern},
         },
     }
