@@ -2,9 +2,9 @@
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -14,6 +14,8 @@ from classifier.selectors import session_trace
 from classifier.trace import TraceError, serialise_trace
 
 from .api_base import TenantApiView
+from .api_io import PagePagination
+from .api_schema import id_query_parameter
 from .models import FormSession, Site
 from .selectors import form_session_events, form_session_list, site_list
 from .services import site_classifier_update
@@ -147,6 +149,8 @@ class PredictedClassField(serializers.Field):
 
 
 class SessionListApi(TenantApiView):
+    pagination_class = PagePagination
+
     class FilterInput(serializers.Serializer):
         site = serializers.IntegerField(source="site_id", required=False, min_value=1, max_value=2**63 - 1)
         status = serializers.ChoiceField(choices=FormSession.Status.choices, required=False)
@@ -157,10 +161,10 @@ class SessionListApi(TenantApiView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("site", int),
+            id_query_parameter("site"),
             OpenApiParameter("status", str, enum=FormSession.Status.values),
-            OpenApiParameter("started_after", str, description="ISO 8601"),
-            OpenApiParameter("started_before", str, description="ISO 8601"),
+            OpenApiParameter("started_after", OpenApiTypes.DATETIME, description="ISO 8601"),
+            OpenApiParameter("started_before", OpenApiTypes.DATETIME, description="ISO 8601"),
             OpenApiParameter(
                 "class",
                 str,
@@ -173,7 +177,7 @@ class SessionListApi(TenantApiView):
     def get(self, request: Request) -> Response:
         filters = self.FilterInput(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         sessions = form_session_list(tenant=self.tenant, **filters.validated_data)
         page = paginator.paginate_queryset(sessions, request, view=self)
         return paginator.get_paginated_response(SessionOutput(page, many=True).data)

@@ -12,6 +12,12 @@ admin.site.site_header = "FormRecap"
 admin.site.site_title = "FormRecap admin"
 admin.site.index_title = "Operations"
 
+# Django's own error pages answer JSON under /api/ (formrecap/pages.py).
+handler400 = pages.bad_request
+handler403 = pages.permission_denied
+handler404 = pages.page_not_found
+handler500 = pages.server_error
+
 api_v1 = [
     path("api/v1/ingest/", IngestApi.as_view(), name="ingest"),
     path("api/v1/sites/", api.SiteListApi.as_view(), name="site-list"),

@@ -3,15 +3,17 @@ UX alerts and discount redemption. Tenant-scoped through TenantApiView: another 
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from classifier.labels import CLASSES
 from formrecap.api_base import TenantApiView
+from formrecap.api_io import MAX_ID, PagePagination
+from formrecap.api_schema import id_query_parameter
 
 from .models import ActionExecution, RecoveryRule
 from .selectors import action_execution_list, recovery_rule_list, ux_alert_list
@@ -29,8 +31,6 @@ from .services import (
     recovery_rule_update,
 )
 from .stats import CONFIDENCE_LEVEL, recovery_uplift
-
-MAX_ID = 2**63 - 1
 
 
 def _service_errors(exc: DjangoValidationError) -> ValidationError:
@@ -102,9 +102,11 @@ RULE_ERRORS = OpenApiResponse(description='a field is invalid: {"max_confidence"
 
 
 class RuleListApi(TenantApiView):
+    pagination_class = PagePagination
+
     @extend_schema(responses=RuleOutput(many=True), description="The tenant's rules, in the order a decision tries them.")
     def get(self, request: Request) -> Response:
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(recovery_rule_list(tenant=self.tenant), request, view=self)
         return paginator.get_paginated_response(RuleOutput(page, many=True).data)
 
@@ -214,6 +216,8 @@ class ActionOutput(serializers.Serializer):
 
 
 class ActionListApi(TenantApiView):
+    pagination_class = PagePagination
+
     class FilterInput(serializers.Serializer):
         rule = serializers.IntegerField(source="rule_id", required=False, min_value=1, max_value=MAX_ID)
         status = serializers.ChoiceField(choices=ActionExecution.Status.choices, required=False)
@@ -221,9 +225,9 @@ class ActionListApi(TenantApiView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("rule", int),
+            id_query_parameter("rule"),
             OpenApiParameter("status", str, enum=ActionExecution.Status.values),
-            OpenApiParameter("session", int),
+            id_query_parameter("session"),
         ],
         responses=ActionOutput(many=True),
         description="The execution log, newest first: one row per session and rule (plus the fallback).",
@@ -231,7 +235,7 @@ class ActionListApi(TenantApiView):
     def get(self, request: Request) -> Response:
         filters = self.FilterInput(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(
             action_execution_list(tenant=self.tenant, **filters.validated_data), request, view=self
         )
@@ -284,9 +288,9 @@ class StatsApi(TenantApiView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("rule", int),
-            OpenApiParameter("since", str, description="ISO 8601; executions created at or after"),
-            OpenApiParameter("until", str, description="ISO 8601; executions created before"),
+            id_query_parameter("rule"),
+            OpenApiParameter("since", OpenApiTypes.DATETIME, description="ISO 8601; executions created at or after"),
+            OpenApiParameter("until", OpenApiTypes.DATETIME, description="ISO 8601; executions created before"),
         ],
         responses=OutputSerializer,
         description="Per rule and class: recovery rate of treated sessions vs the holdout group, their difference "
@@ -314,19 +318,24 @@ class AlertOutput(serializers.Serializer):
 
 
 class AlertListApi(TenantApiView):
+    pagination_class = PagePagination
+
     class FilterInput(serializers.Serializer):
         site = serializers.IntegerField(source="site_id", required=False, min_value=1, max_value=MAX_ID)
         open = serializers.BooleanField(source="is_open", required=False, allow_null=True, default=None)
 
     @extend_schema(
-        parameters=[OpenApiParameter("site", int), OpenApiParameter("open", bool, description="true: unresolved only")],
+        parameters=[
+            id_query_parameter("site"),
+            OpenApiParameter("open", {"type": "boolean", "nullable": True}, description="true: unresolved only"),
+        ],
         responses=AlertOutput(many=True),
         description="UX alerts: fields whose validation-error abandonment rate crossed the tenant's threshold.",
     )
     def get(self, request: Request) -> Response:
         filters = self.FilterInput(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(ux_alert_list(tenant=self.tenant, **filters.validated_data), request, view=self)
         return paginator.get_paginated_response(AlertOutput(page, many=True).data)
 

@@ -7,8 +7,8 @@ origin (403), rate (429), per-session caps (413/429).
 
 from django.conf import settings
 from django.http import HttpRequest
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import status
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,8 +16,11 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
+from ..api_io import body_too_large_detail
+from ..api_schema import ErrorOutput
 from ..selectors import origin_allowed_by_any_site, site_for_ingest
 from .cors import allow_origin, vary_on_origin
+from .openapi import batch_schema
 from .schema import SchemaError, parse_batch_json
 from .services import BatchConflict, SessionLimitExceeded, ingest_batch
 
@@ -62,19 +65,35 @@ def _read_body(request: HttpRequest, limit: int) -> bytes | None:
     return None if len(body) > limit else body
 
 
+class IngestOutput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["accepted", "duplicate"])
+    session_status = serializers.CharField()
+
+
 class IngestApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
     throttle_classes: list = []
 
     @extend_schema(
-        request={"application/json": dict, "text/plain": str},
+        request={"application/json": batch_schema(), "text/plain": batch_schema()},
+        parameters=[OpenApiParameter("Origin", str, OpenApiParameter.HEADER, description="one of the site's allowed origins")],
         responses={
-            202: OpenApiResponse(description="stored"),
-            200: OpenApiResponse(description="duplicate batch, already stored"),
-            409: OpenApiResponse(description="this seq is already stored with other content"),
+            202: IngestOutput,
+            200: OpenApiResponse(IngestOutput, description="duplicate batch, already stored"),
+            400: OpenApiResponse(ErrorOutput, description="not JSON, or not the schema: the message names the field"),
+            401: OpenApiResponse(ErrorOutput, description="unknown site key"),
+            403: OpenApiResponse(ErrorOutput, description="no Origin, an origin the site does not allow, or an inactive site"),
+            413: OpenApiResponse(
+                ErrorOutput, description="body over FORMRECAP_INGEST_MAX_BODY_BYTES, or the session's event cap"
+            ),
+            415: OpenApiResponse(ErrorOutput, description="Content-Type is not application/json or text/plain"),
+            409: OpenApiResponse(ErrorOutput, description="this seq is already stored with other content"),
+            429: OpenApiResponse(ErrorOutput, description="too many batches from this client, or the session's batch cap"),
+            503: OpenApiResponse(ErrorOutput, description="the database is away for a moment: retry after Retry-After"),
         },
-        description="Receive one batch of raw snippet events (public; site key + Origin).",
+        description="Receive one batch of raw snippet events (public; site key + Origin). Timestamps must not decrease "
+        "and sent_at must not be before the last event.",
     )
     def post(self, request: Request) -> Response:
         origin = request.headers.get("Origin", "")
@@ -88,7 +107,8 @@ class IngestApi(APIView):
         limit = settings.FORMRECAP_INGEST_MAX_BODY_BYTES
         body = _read_body(request._request, limit)
         if body is None:
-            return _error(f"body is larger than {limit} bytes", status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+            detail = body_too_large_detail(limit, "FORMRECAP_INGEST_MAX_BODY_BYTES")
+            return _error(detail, status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         try:
             batch = parse_batch_json(body, max_events=settings.FORMRECAP_INGEST_MAX_EVENTS_PER_BATCH)
         except SchemaError as exc:

@@ -5,14 +5,14 @@ from .env import env
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["formrecap.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["formrecap.permissions.HasTenant"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "formrecap.api_schema.ApiAutoSchema",
     "DEFAULT_PARSER_CLASSES": [
         "formrecap.api_io.JSONBodyParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_RENDERER_CLASSES": ["formrecap.api_io.AsciiJSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "formrecap.api_io.PagePagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_RATES": {
         # Per (site key, client IP). A visitor flushes roughly every 5 s.

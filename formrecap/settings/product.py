@@ -3,6 +3,9 @@
 from .env import BASE_DIR, env
 
 FORMRECAP_INGEST_MAX_BODY_BYTES = env.int("FORMRECAP_INGEST_MAX_BODY_BYTES", default=64 * 1024)
+# Every other JSON body (classify, batch, rules…): 1,000 traces of the largest size (8 KB) with room for JSON escapes.
+# Django's own DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MiB) still caps form-encoded bodies, which the API reads only for rules.
+FORMRECAP_API_MAX_BODY_BYTES = env.int("FORMRECAP_API_MAX_BODY_BYTES", default=32 * 2**20)
 FORMRECAP_INGEST_MAX_EVENTS_PER_BATCH = env.int("FORMRECAP_INGEST_MAX_EVENTS_PER_BATCH", default=500)
 FORMRECAP_SESSION_MAX_BATCHES = env.int("FORMRECAP_SESSION_MAX_BATCHES", default=200)
 FORMRECAP_SESSION_MAX_EVENTS = env.int("FORMRECAP_SESSION_MAX_EVENTS", default=10_000)

@@ -143,8 +143,8 @@ def test_lone_surrogate_echoed_in_an_error_is_still_a_400(api_client, active_emb
 
 
 @pytest.mark.parametrize("url", [CLASSIFY, BATCH])
-def test_oversized_body_is_413(api_client, tenant, active_embedded_model, monkeypatch, url):
-    monkeypatch.setattr("formrecap.api_io.MAX_BODY_BYTES", 1000)
+def test_oversized_body_is_413(api_client, tenant, active_embedded_model, settings, url):
+    settings.FORMRECAP_API_MAX_BODY_BYTES = 1000
     response = post(api_client, url, {"events": "exit, " * 200, "traces": ["exit"]})
     assert response.status_code == 413 and "larger than" in response.json()["detail"]
     assert stored(tenant) == 0

@@ -219,7 +219,8 @@ def test_body_over_64kb_is_413(post, make_batch):
     body = make_batch()
     raw = json.dumps(body).encode() + b" " * (64 * 1024)
     response = post(None, raw=raw)
-    assert response.status_code == 413 and detail(response) == "body is larger than 65536 bytes"
+    assert response.status_code == 413
+    assert detail(response) == "request body is larger than 65536 bytes (FORMRECAP_INGEST_MAX_BODY_BYTES)"
 
 
 def test_body_of_exactly_the_limit_is_read(post, make_batch, settings):
