@@ -21,7 +21,12 @@ from .delivery import Due, execution_mark_sent, execution_run, executions_releas
 DISPATCH_ROUNDS = 20  # batches per dispatcher run (DISPATCH_BATCH each); the next run takes the rest
 
 
-@shared_task(bind=True, name="recovery.execute_action", acks_late=True, reject_on_worker_lost=True, max_retries=None)
+@shared_task(
+    bind=True,
+    name="recovery.execute_action",
+    # Attempts are bounded by the execution's own count (max_retries=None); a database error retries up to 8 times.
+    **{**RIDES_OUT_DATABASE_RESTARTS, "max_retries": None, "retry_kwargs": {"max_retries": 8}},
+)
 def execute_action_task(self, execution_id: int) -> str:
     """Run one recovery action, at most once (see recovery.delivery); returns the execution's status."""
     # A redelivered message keeps its task id and retry number: that is how it recognises its own claim.
