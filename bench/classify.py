@@ -11,7 +11,7 @@ used as raw snippet events and as its terse trace.
   (parsing + features + model + explanations). Median of 3 runs, parse and classify shown apart.
 - API: the bench migrates DATABASE_URL (SQLite under bench/results when unset), creates a tenant and
   an API key through formrecap.services, makes sure an embedded model is active (trains a small one,
-  3,000 sessions, when none is), starts gunicorn with N sync workers (or ``runserver --noreload``)
+  3,000 sessions, when none is), starts gunicorn with N asgi workers (or ``runserver --noreload``)
   and sends ``{"events": ...}`` one request at a time per client thread, alternating terse and raw.
   ``--url`` targets a running server instead (same DATABASE_URL and FORMRECAP_MODEL_DIR). When the
   running code has no ``/api/v1/classify/`` route yet, the bench says so and prints the rest.
@@ -167,7 +167,7 @@ def in_process_rows(raw: list[list[dict]], terse: list[str], *, traces: int, bat
 
 
 def post_classify(host: str, port: int, secret: str, body: bytes) -> tuple[int, bytes, float]:
-    """One request on a fresh connection (as gunicorn's sync workers serve them); (status, body, ms)."""
+    """One request on a fresh connection; (status, body, ms)."""
     started = time.perf_counter()
     conn = http.client.HTTPConnection(host, port, timeout=60)
     try:
@@ -233,7 +233,7 @@ def api_rows(args, raw: list[list[dict]], terse: list[str]) -> tuple[list[Row], 
         host, port = "127.0.0.1", free_port()
         log_path = RESULTS / f"classify-{args.server}.log"
         server = start_server(args.server, args.workers, port, log_path)
-        server_line = f"gunicorn, {args.workers} sync workers" if args.server == "gunicorn" else "runserver --noreload (threaded)"
+        server_line = f"gunicorn, {args.workers} asgi workers" if args.server == "gunicorn" else "runserver --noreload (threaded)"
     try:
         wait_ready(f"http://{host}:{port}", server, log_path)
         # Every worker loads its URLconf and the model before the clock starts.
@@ -288,7 +288,7 @@ def main() -> int:
     parser.add_argument("--api-requests", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=1, help="API client threads")
     parser.add_argument("--server", choices=["gunicorn", "runserver"], default="gunicorn")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn asgi workers")
     parser.add_argument("--url", help="a running server (same DATABASE_URL and FORMRECAP_MODEL_DIR) instead of starting one")
     parser.add_argument("--seed", type=int, default=2024, help="simulator seed of the workload")
     args = parser.parse_args()

@@ -5,7 +5,7 @@
 
 (`make bench-ingest BENCH_ARGS="..."` runs the same on PostgreSQL.) The bench creates the database if it
 is missing, migrates it, creates a fresh tenant and site through the project's services, starts its own
-server (gunicorn with N sync workers, or ``manage.py runserver --noreload``) on a free port with the ingest
+server (gunicorn with N asgi workers, or ``manage.py runserver --noreload``) on a free port with the ingest
 throttle off, and sends every session's batches in order from ``--concurrency`` threads. A share of batches
 is re-sent after its answer (must be 200 "duplicate") and a share is sent twice at once (one 202, one 200).
 It then reads the database through the ORM and checks that every batch was stored exactly once, with the
@@ -421,7 +421,7 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=20, help="events per batch")
     parser.add_argument("--concurrency", type=int, default=16, help="client threads, each sending one session at a time")
     parser.add_argument("--server", choices=["gunicorn", "runserver"], default="gunicorn")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn asgi workers")
     parser.add_argument("--url", help="a running server (same DATABASE_URL, throttle off) instead of starting one")
     parser.add_argument("--retry-share", type=float, default=0.10, help="share of batches re-sent after their answer")
     parser.add_argument("--race-share", type=float, default=0.02, help="share of batches sent twice at the same time")
@@ -477,7 +477,7 @@ def main() -> int:
             env |= {"CELERY_BROKER_URL": args.broker, "REDIS_URL": args.broker, "CELERY_TASK_ALWAYS_EAGER": "0"}
         server = start_server(args.server, args.workers, port, log_path, env=env)
         conn_max_age = os.environ.get("CONN_MAX_AGE", default_conn_max_age(args.server))
-        kind = f"gunicorn, {args.workers} sync workers" if args.server == "gunicorn" else "runserver --noreload (threaded)"
+        kind = f"gunicorn, {args.workers} asgi workers" if args.server == "gunicorn" else "runserver --noreload (threaded)"
         tasks = f"tasks queued to {args.broker}" if args.broker else "tasks run inline (eager)"
         server_line = f"{kind}, CONN_MAX_AGE={conn_max_age}, {tasks}"
     base_url = f"http://{host}:{port}"

@@ -13,6 +13,8 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+# The production server's application and worker class (docker/Dockerfile's CMD, README "Production").
+GUNICORN_ARGS = ["formrecap.asgi:application", "--worker-class", "asgi"]
 
 
 def free_port() -> int:
@@ -22,21 +24,22 @@ def free_port() -> int:
 
 
 def start_server(kind: str, workers: int, port: int, log_path: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
-    """gunicorn with ``workers`` sync workers, or ``runserver --noreload``, on 127.0.0.1:``port``."""
+    """The production server (gunicorn, ``workers`` asgi workers), or ``runserver --noreload``, on 127.0.0.1:``port``."""
     if kind == "gunicorn":
-        cmd = [sys.executable, "-m", "gunicorn", "formrecap.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
+        # As docker/Dockerfile and the README run it: request bodies are read on the event loop, so slow
+        # clients do not hold a worker (formrecap/asgi.py).
+        cmd = [sys.executable, "-m", "gunicorn", *GUNICORN_ARGS, "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
     else:
         cmd = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
     environment = os.environ | {"DJANGO_SETTINGS_MODULE": "formrecap.settings"} | (env or {})
-    # gunicorn's sync workers reuse one connection each, as deployed (docker/.env.example: CONN_MAX_AGE=60).
-    # runserver serves each request on a new thread and never closes that thread's connection; persistent
-    # connections would pile up until PostgreSQL refuses more ("too many clients"), so it runs with 0.
+    # Both run each request's view on a thread of its own and never reuse that thread's connection; persistent
+    # connections would pile up until PostgreSQL refuses more ("too many clients"), so both run with 0.
     environment.setdefault("CONN_MAX_AGE", default_conn_max_age(kind))
     return subprocess.Popen(cmd, cwd=REPO, env=environment, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
 
 
 def default_conn_max_age(kind: str) -> str:
-    return "60" if kind == "gunicorn" else "0"
+    return "0"
 
 
 def wait_ready(base_url: str, server: subprocess.Popen | None, log_path: Path | None, timeout: float = 60) -> None:

@@ -3,6 +3,8 @@
 Anything outside the schema is refused (an unknown key, a ``value`` field, a string
 where a count belongs), so a modified snippet still cannot make us store what a
 visitor typed. Every error names the offending field, e.g. ``events[3].ts``.
+Values hidden in the strings that are allowed (field names, the path, the visitor
+reference) are scrubbed, not refused, so the batch is kept (see scrub.py).
 """
 
 import json
@@ -11,6 +13,8 @@ import unicodedata
 import uuid
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
+
+from .scrub import holds_card_number, scrub_emails, scrub_normalised_name, scrub_path
 
 # hide/show: the tab went out of sight and came back (not an exit: the page is still there).
 EVENT_TYPES = ("focus", "blur", "input", "scroll", "exit", "submit", "hide", "show")
@@ -107,6 +111,8 @@ def parse_batch(data: object, *, max_events: int) -> Batch:
     visitor = None
     if data.get("visitor") is not None:
         visitor = _string(data["visitor"], "visitor", max_len=MAX_VISITOR_REF)
+        if holds_card_number(visitor):
+            visitor = None  # typed payment data, not an identifier: dropped, the batch kept
     anonymous_id = None
     if data.get("anonymous_id") is not None:
         anonymous_id = _string(data["anonymous_id"], "anonymous_id", max_len=64)
@@ -133,7 +139,7 @@ def _form(value: object) -> tuple[str, str]:
     path = _string(value["path"], "form.path", max_len=2048)
     if not path.startswith("/") or "?" in path or "#" in path:
         raise SchemaError("form.path: must be a URL path starting with / and without query string or fragment")
-    return form_id, path
+    return form_id, scrub_path(path)
 
 
 def _events(value: object, *, max_events: int) -> list[dict]:
@@ -258,8 +264,9 @@ def _field_name(value: object, where: str) -> str:
 
 @lru_cache(maxsize=8192)
 def _valid_field_name(raw: str) -> str | None:
-    # A session repeats a handful of field names hundreds of times: normalise each once.
-    name = normalise_field_name(raw)
+    # A session repeats a handful of field names hundreds of times: normalise each once. E-mail shapes go
+    # before normalising (it turns @ and . into _), long numbers after (in any separator it leaves).
+    name = scrub_normalised_name(normalise_field_name(scrub_emails(raw)))
     return name if FIELD_RE.match(name) else None
 
 

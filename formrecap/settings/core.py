@@ -43,6 +43,9 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "formrecap.urls"
 WSGI_APPLICATION = "formrecap.wsgi.application"
+# Production runs formrecap.asgi under gunicorn's asgi worker: a request body not in within this many seconds
+# of the request's start is answered 408, so stalled uploads hold a socket for a bounded time and no worker.
+FORMRECAP_REQUEST_BODY_TIMEOUT_SECONDS = env.float("FORMRECAP_REQUEST_BODY_TIMEOUT_SECONDS", default=10.0)
 
 TEMPLATES = [
     {
@@ -61,8 +64,8 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-# 0 by default: threaded runserver opens a connection per request thread and never reuses it.
-# Deployments on gunicorn set CONN_MAX_AGE=60 (docker/.env.example).
+# 0: under the ASGI server (formrecap.asgi) and threaded runserver each request's view runs on a thread of its own,
+# so a persistent connection would never be reused, only left open until its thread is gone.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

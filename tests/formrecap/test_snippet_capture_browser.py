@@ -10,6 +10,7 @@ field blurs, ``document.visibilityState`` becomes ``hidden`` and ``visibilitycha
 return). Long absences run on Playwright's fake clock (``page.clock``), so the snippet's own timestamps jump.
 """
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -288,3 +289,36 @@ def test_a_visitor_who_comes_back_and_submits_recovers_the_earlier_abandonment(o
 
     page.evaluate("formrecap.optOut()")  # forgets the id, sends nothing more
     assert page.evaluate(f"localStorage.getItem('formrecap_vid_{site.site_key}')") is None
+
+
+VALUES_IN_NAMES = """<form id="pay">
+  <input name="typedsecret_4111111111111111"><input name="contact[jane@example.com]"><input name="address_line_1">
+</form>
+<script>formrecap.identify("4111 1111 1111 1111")</script>"""
+
+
+def test_values_in_field_names_the_path_and_the_visitor_reference_never_leave_the_page(context, open_form, site):
+    # What the snippet itself sends, before the server's own scrubbing (formrecap/ingest/scrub.py).
+    sent: list[str | None] = []
+    context.route("**/api/v1/ingest/", lambda route: (sent.append(route.request.post_data), route.continue_()))
+    page = open_form(VALUES_IN_NAMES, name="pay/5555-5555-5555-4444")
+    type_into(page, "[name='typedsecret_4111111111111111']", "ab")
+    type_into(page, "[name='contact[jane@example.com]']", "cd")
+    type_into(page, "[name=address_line_1]", "ef")
+
+    session = only_session(page, site)
+    wait_for(page, lambda: any(e.get("field") == "address_line_1" for e in stored_events(site, session)), what="3 fields")
+    assert sent and None not in sent
+    bodies = [json.loads(body) for body in sent]
+    assert {e["field"] for b in bodies for e in b["events"] if "field" in e} == {
+        "typedsecret_redacted",
+        "contact_redacted",
+        "address_line_1",
+    }
+    assert {b["form"]["path"] for b in bodies} == {"/t/pay/redacted"}
+    assert all("visitor" not in b for b in bodies)  # a card number is no visitor reference: dropped
+    for typed in ("4111", "5555", "jane", "example.com"):
+        assert not any(typed in body for body in sent), typed
+    page.goto("about:blank")  # the exit goes out now, not while the test database closes
+    session = only_session(page, site, status=FormSession.Status.EXITED)
+    assert (session.path, session.visitor_ref) == ("/t/pay/redacted", "")

@@ -35,8 +35,15 @@
   // a random first-party id per site key, only while recording is allowed
   const anonId = () => off() ? undefined : anon || (anon = ls((l) => l.getItem(VID) || (l.setItem(VID, uuid()), l.getItem(VID))));
 
-  const norm = (s) => (s || "").normalize("NFKD").replace(/[\u0300-\u036f]/g, "").replace(/ß/g, "ss").replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase()
-    .replace(/[^a-z0-9]+/g, "_").replace(/^_/, "").slice(0, 64).replace(/_$/, "");
+  // values hidden in names and paths (an e-mail shape, a number of 9+ digits in groups: phone, card) become
+  // "redacted", as the server does (formrecap/ingest/scrub.py)
+  const MAIL = /[\w.%+-]+(@|%40)[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}/gi;
+  const long = (re) => (s) => s.replace(MAIL, "redacted").replace(re, (m) => m.replace(/\D/g, "").length > 8 ? "redacted" : m);
+  const scrubName = long(/\d+(_\d+)*/g), scrubPath = long(/\d+(([-._ ]|%20)\d+)*/g);
+  const card = (s) => (s.match(/\d([ -]?\d)*/g) || []).some((m) => (m = m.replace(/\D/g, "")).length > 12 && m.length < 20 &&
+    [...m].reverse().reduce((t, c, i) => t + (i % 2 ? (c > 4 ? c * 2 - 9 : c * 2) : +c), 0) % 10 === 0);
+  const norm = (s) => scrubName((s || "").replace(MAIL, "redacted").normalize("NFKD").replace(/[\u0300-\u036f]/g, "").replace(/ß/g, "ss")
+    .replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_/, "")).slice(0, 64).replace(/_$/, "");
 
   // what a field is, from HTML semantics only (type, autocomplete token, tag), so names in any language or
   // none (input_1) still tell an upload from an e-mail
@@ -57,7 +64,7 @@
     if (!s) sessions.set(form, (s = { id: uuid(), t0: now(), seq: 0, q: [], on: new Set(), rep: new Map(), form,
       // ids the server accepts; pathname only: query and hash may hold personal data
       meta: { id: (attr(form, "id") || attr(form, "name") || "form_" + [].indexOf.call(D.forms, form)).replace(/[^\w\-:.]/g, "_").slice(0, 128),
-        path: location.pathname } }));
+        path: scrubPath(location.pathname) } }));
     return (lastS = s);
   };
 
@@ -263,7 +270,8 @@
   setInterval(guard(() => sessions.forEach((s) => unsure(s) || flush(s))), FLUSH_MS);
 
   W.formrecap = {
-    identify: guard((id) => { visitor = id ? String(id).slice(0, 256) : undefined; }), // sent as the visitor reference
+    // sent as the visitor reference; never a card number (dropped, as the server does)
+    identify: guard((id) => { visitor = id && !card(String(id)) ? String(id).slice(0, 256) : undefined; }),
     // for forms that send themselves (fetch): the session ends as submitted
     submitted: guard((form) => submitted(form ? sessions.get(form) : lastS)),
     // read-only: the session id of a form (or of the last one touched), for the page's own use (the live demo)
