@@ -35,6 +35,8 @@ def start_server(kind: str, workers: int, port: int, log_path: Path, env: dict[s
     # Both run each request's view on a thread of its own and never reuse that thread's connection; persistent
     # connections would pile up until PostgreSQL refuses more ("too many clients"), so both run with 0.
     environment.setdefault("CONN_MAX_AGE", default_conn_max_age(kind))
+    if kind == "gunicorn":
+        environment.setdefault("DB_POOL", "1")  # as deployed: each worker borrows from a pool of connections
     return subprocess.Popen(cmd, cwd=REPO, env=environment, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
 
 

@@ -83,6 +83,11 @@ def build_application():
     django_app = get_asgi_application()
     from django.conf import settings
 
+    if settings.FORMRECAP_PROFILE == "production":
+        # gunicorn runs no system checks: a worker that would serve a broken deployment fails to boot instead.
+        from formrecap.checks import refuse_to_start_on_check_errors
+
+        refuse_to_start_on_check_errors()
     return RequestBodyDeadline(django_app, seconds=settings.FORMRECAP_REQUEST_BODY_TIMEOUT_SECONDS)
 
 

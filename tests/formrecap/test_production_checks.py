@@ -41,12 +41,13 @@ def test_manage_py_commands_refuse_to_run_in_production_without_redis():
     assert "formrecap.E001" in result.stderr and "REDIS_URL" in result.stderr
 
 
-def test_the_wsgi_app_refuses_to_start_in_production_without_redis():
-    result = run_with_env("import formrecap.wsgi", without_redis())
+@pytest.mark.parametrize("entry", ["formrecap.wsgi", "formrecap.asgi"])
+def test_the_web_app_refuses_to_start_in_production_without_redis(entry):
+    result = run_with_env(f"import {entry}", without_redis())
     assert result.returncode != 0
     assert "FormRecap refuses to start" in result.stderr and "formrecap.E001" in result.stderr
 
-    assert run_with_env("import formrecap.wsgi", PRODUCTION_ENV).returncode == 0
+    assert run_with_env(f"import {entry}", PRODUCTION_ENV).returncode == 0
 
 
 def test_an_unknown_profile_is_refused():
