@@ -1,15 +1,17 @@
 """ASGI entry point for gunicorn's ``asgi`` worker (the production server): slow clients cost a socket, not a worker.
 
-The event loop reads each request body while other requests run; Django runs a view only once its body is in.
-A body that has not fully arrived within FORMRECAP_REQUEST_BODY_TIMEOUT_SECONDS of the request's start is
-answered 408 and the connection closed, so a client that stalls mid-upload holds nothing for long.
+The event loop reads each request body while other requests run; Django runs a view only once its body is in, on
+one of a fixed pool of threads (formrecap/wsgi_bridge.py). A body that has not fully arrived within
+FORMRECAP_REQUEST_BODY_TIMEOUT_SECONDS of the request's start is answered 408 and the connection closed, so a
+client that stalls mid-upload holds nothing for long.
 """
 
 import asyncio
-import json
 import os
 
-from django.core.asgi import get_asgi_application
+from django.core.wsgi import get_wsgi_application
+
+from formrecap.wsgi_bridge import BufferedWsgiBridge, send_json
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "formrecap.settings")
 
@@ -63,24 +65,11 @@ class RequestBodyDeadline:
 
 
 async def send_request_timeout(send, seconds: float) -> None:
-    detail = f"request body not received within {seconds:g} s (FORMRECAP_REQUEST_BODY_TIMEOUT_SECONDS)"
-    body = json.dumps({"detail": detail}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 408,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await send_json(send, 408, f"request body not received within {seconds:g} s (FORMRECAP_REQUEST_BODY_TIMEOUT_SECONDS)")
 
 
 def build_application():
-    django_app = get_asgi_application()
+    django_app = get_wsgi_application()
     from django.conf import settings
 
     if settings.FORMRECAP_PROFILE == "production":
@@ -88,7 +77,10 @@ def build_application():
         from formrecap.checks import refuse_to_start_on_check_errors
 
         refuse_to_start_on_check_errors()
-    return RequestBodyDeadline(django_app, seconds=settings.FORMRECAP_REQUEST_BODY_TIMEOUT_SECONDS)
+    # Nothing larger than the largest body an endpoint accepts (plus room for a multipart envelope) is buffered.
+    max_body = max(settings.FORMRECAP_API_MAX_BODY_BYTES, settings.FORMRECAP_INGEST_MAX_BODY_BYTES) + 2**20
+    bridge = BufferedWsgiBridge(django_app, threads=settings.FORMRECAP_WEB_THREADS, max_body_bytes=max_body)
+    return RequestBodyDeadline(bridge, seconds=settings.FORMRECAP_REQUEST_BODY_TIMEOUT_SECONDS)
 
 
 application = build_application()

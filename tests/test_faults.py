@@ -1,7 +1,7 @@
 """Faults under load, on real services: PostgreSQL restarted and a Celery worker killed during a stream of batches.
 
-The whole stack runs as it is deployed, in processes of its own: gunicorn (2 sync workers, persistent database
-connections), a Celery worker (solo pool) on a Redis queue of its own, on a PostgreSQL cluster of the test's own
+The whole stack runs as it is deployed, in processes of its own: gunicorn (2 asgi workers, a pool of database
+connections each), a Celery worker (solo pool) on a Redis queue of its own, on a PostgreSQL cluster of the test's own
 (initdb into a temporary folder, so restarting it touches nothing else). Visitors send sessions of three batches,
 the last one leaving the page, and retry like the snippet (any 5xx, 429 or network error, after Retry-After or a
 backoff). Meanwhile PostgreSQL stops for a few seconds and comes back, and the worker is killed (SIGKILL) and
@@ -31,6 +31,9 @@ from pathlib import Path
 import pytest
 
 from tests.workers import new_queue
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from servers import GUNICORN_ARGS  # noqa: E402 (the benchmarks' helpers are scripts, not a package)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.celery_worker]
 
@@ -255,7 +258,9 @@ def test_a_database_restart_and_a_killed_worker_lose_nothing_and_run_nothing_twi
         return process
 
     port = free_port()
-    start([sys.executable, "-m", "gunicorn", "formrecap.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2"], "web.log")
+    # The production server as deployed (bench/servers.py, docker/Dockerfile): asgi workers, a connection pool.
+    env |= {"DB_POOL": "1", "CONN_MAX_AGE": "0"}
+    start([sys.executable, "-m", "gunicorn", *GUNICORN_ARGS, "--bind", f"127.0.0.1:{port}", "--workers", "2"], "web.log")
     worker_cmd = [
         sys.executable,
         "-m",

@@ -46,6 +46,8 @@ WSGI_APPLICATION = "formrecap.wsgi.application"
 # Production runs formrecap.asgi under gunicorn's asgi worker: a request body not in within this many seconds
 # of the request's start is answered 408, so stalled uploads hold a socket for a bounded time and no worker.
 FORMRECAP_REQUEST_BODY_TIMEOUT_SECONDS = env.float("FORMRECAP_REQUEST_BODY_TIMEOUT_SECONDS", default=10.0)
+# Threads per production server worker that run views (formrecap/wsgi_bridge.py), each with its own connection.
+FORMRECAP_WEB_THREADS = env.int("FORMRECAP_WEB_THREADS", default=8)
 
 TEMPLATES = [
     {
