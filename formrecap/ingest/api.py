@@ -37,16 +37,19 @@ class IngestRateThrottle(SimpleRateThrottle):
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope) or None
 
     def allow(self, request: Request, site_key: str) -> bool:
-        self.key = self.cache_format % {"scope": self.scope, "ident": f"{site_key}:{self.get_ident(request)}"}
+        """A counter per fixed window of the rate's duration: one atomic increment per batch (one cache round trip),
+        where DRF's sliding history reads and rewrites a list (two, and racy between workers)."""
         if self.rate is None:
             return True
-        self.history = self.cache.get(self.key, [])
-        self.now = self.timer()
-        while self.history and self.history[-1] <= self.now - self.duration:
-            self.history.pop()
-        if len(self.history) >= self.num_requests:
-            return False
-        return self.throttle_success()
+        now = self.timer()
+        window = int(now // self.duration)
+        self.retry_after = max(1, int((window + 1) * self.duration - now + 0.999))
+        key = self.cache_format % {"scope": self.scope, "ident": f"{site_key}:{self.get_ident(request)}:{window}"}
+        try:
+            count = self.cache.incr(key)
+        except ValueError:  # the window's first batch
+            count = 1 if self.cache.add(key, 1, self.duration) else self.cache.incr(key)
+        return count <= self.num_requests
 
     def get_cache_key(self, request, view):  # pragma: no cover - the view calls allow() instead
         return None
@@ -124,8 +127,11 @@ class IngestApi(APIView):
         # From here the origin is the site's own, so the snippet may read our answer.
         if not site.is_active:
             return allow_origin(_error("site is inactive", status.HTTP_403_FORBIDDEN), origin)
-        if not IngestRateThrottle().allow(request, batch.site_key):
-            return allow_origin(_error("too many batches from this client, slow down", status.HTTP_429_TOO_MANY_REQUESTS), origin)
+        throttle = IngestRateThrottle()
+        if not throttle.allow(request, batch.site_key):
+            refused = _error("too many batches from this client, slow down", status.HTTP_429_TOO_MANY_REQUESTS)
+            refused["Retry-After"] = str(throttle.retry_after)
+            return allow_origin(refused, origin)
 
         try:
             result = ingest_batch(site=site, batch=batch)

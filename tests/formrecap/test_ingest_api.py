@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rest_framework.settings import api_settings
 
+from formrecap.ingest.api import IngestRateThrottle
 from formrecap.models import FormSession, TraceChunk
 from tests.conftest import SITE_ORIGIN
 
@@ -281,11 +282,15 @@ def test_session_event_cap_is_413(post, make_batch, settings):
     assert response.status_code == 413 and "would exceed 5 events (3 stored, 3 sent)" in detail(response)
 
 
-def test_throttled_client_gets_429(post, make_batch, monkeypatch):
+def test_throttled_client_gets_429_with_retry_after_until_the_window_ends(post, make_batch, monkeypatch):
     monkeypatch.setitem(api_settings.DEFAULT_THROTTLE_RATES, "ingest", "3/min")
-    codes = [post(make_batch()).status_code for _ in range(4)]
-    assert codes == [202, 202, 202, 429]
+    monkeypatch.setattr(IngestRateThrottle, "timer", lambda self: 6000.0 + 45.5)  # 45.5 s into a minute
+    responses = [post(make_batch()) for _ in range(4)]
+    assert [response.status_code for response in responses] == [202, 202, 202, 429]
+    assert responses[-1]["Retry-After"] == "15"
     assert FormSession.all_tenants.count() == 3
+    monkeypatch.setattr(IngestRateThrottle, "timer", lambda self: 6000.0 + 60.0)  # the next minute
+    assert post(make_batch()).status_code == 202
 
 
 def test_empty_rate_means_unthrottled(post, make_batch, monkeypatch):
