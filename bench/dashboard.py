@@ -49,7 +49,7 @@ def seed(tenant, sites, sessions: int) -> float:
                 CASE WHEN s.status = 'abandoned' AND s.r < 0.04 THEN s.started + interval '2 days' END,
                 CASE WHEN s.status = 'abandoned' AND s.r < 0.08 THEN s.started + interval '1 day' END,
                 3, 40, '',
-                CASE WHEN s.status = 'abandoned' THEN 1 + (n * 7919) %% 6 END,
+                CASE WHEN s.status = 'abandoned' THEN 1 + (n::bigint * 7919) %% 6 END,
                 CASE WHEN s.status = 'abandoned' THEN 0.3 + 0.7 * s.r END,
                 now()
             FROM generate_series(1, %(sessions)s) AS n,
@@ -125,7 +125,8 @@ def main() -> int:
     call_command("migrate", interactive=False, verbosity=0)
     slug = f"dashboard-bench-{args.sessions}"
     tenant = Tenant.objects.filter(slug=slug).first()
-    if tenant is not None and args.reseed:
+    incomplete = tenant is not None and FormSession.objects.for_tenant(tenant).count() != args.sessions
+    if tenant is not None and (args.reseed or incomplete):  # an interrupted seed is started again
         tenant.delete()
         tenant = None
     if tenant is None:
