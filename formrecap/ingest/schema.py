@@ -139,7 +139,7 @@ def _form(value: object) -> tuple[str, str]:
     path = _string(value["path"], "form.path", max_len=2048)
     if not path.startswith("/") or "?" in path or "#" in path:
         raise SchemaError("form.path: must be a URL path starting with / and without query string or fragment")
-    return form_id, scrub_path(path)
+    return scrub_path(form_id), scrub_path(path)  # a form id is a page's own name: as value-free as a path
 
 
 def _events(value: object, *, max_events: int) -> list[dict]:

@@ -57,6 +57,16 @@ def test_value_like_parts_of_the_path_are_scrubbed(raw, stored):
 
 
 @pytest.mark.parametrize(
+    ("raw", "stored"),
+    [("typed_4111111111111111", "typed_redacted"), ("checkout-555-123-4567", "checkout-redacted"), ("signup", "signup")],
+)
+def test_value_like_parts_of_the_form_id_are_scrubbed(raw, stored):
+    body = json.loads(json.dumps(VALID))
+    body["form"]["id"] = raw
+    assert parse_batch(body, max_events=500).form_id == stored
+
+
+@pytest.mark.parametrize(
     ("visitor", "stored"),
     [
         ("4111 1111 1111 1111", None),

@@ -291,13 +291,13 @@ def test_a_visitor_who_comes_back_and_submits_recovers_the_earlier_abandonment(o
     assert page.evaluate(f"localStorage.getItem('formrecap_vid_{site.site_key}')") is None
 
 
-VALUES_IN_NAMES = """<form id="pay">
+VALUES_IN_NAMES = """<form id="pay-4111-1111-1111-1111">
   <input name="typedsecret_4111111111111111"><input name="contact[jane@example.com]"><input name="address_line_1">
 </form>
 <script>formrecap.identify("4111 1111 1111 1111")</script>"""
 
 
-def test_values_in_field_names_the_path_and_the_visitor_reference_never_leave_the_page(context, open_form, site):
+def test_values_in_field_names_the_form_id_the_path_and_the_visitor_reference_never_leave_the_page(context, open_form, site):
     # What the snippet itself sends, before the server's own scrubbing (formrecap/ingest/scrub.py).
     sent: list[str | None] = []
     context.route("**/api/v1/ingest/", lambda route: (sent.append(route.request.post_data), route.continue_()))
@@ -316,6 +316,7 @@ def test_values_in_field_names_the_path_and_the_visitor_reference_never_leave_th
         "address_line_1",
     }
     assert {b["form"]["path"] for b in bodies} == {"/t/pay/redacted"}
+    assert {b["form"]["id"] for b in bodies} == {"pay-redacted"}
     assert all("visitor" not in b for b in bodies)  # a card number is no visitor reference: dropped
     for typed in ("4111", "5555", "jane", "example.com"):
         assert not any(typed in body for body in sent), typed

@@ -63,7 +63,7 @@
     let s = sessions.get(form);
     if (!s) sessions.set(form, (s = { id: uuid(), t0: now(), seq: 0, q: [], on: new Set(), rep: new Map(), form,
       // ids the server accepts; pathname only: query and hash may hold personal data
-      meta: { id: (attr(form, "id") || attr(form, "name") || "form_" + [].indexOf.call(D.forms, form)).replace(/[^\w\-:.]/g, "_").slice(0, 128),
+      meta: { id: scrubPath((attr(form, "id") || attr(form, "name") || "form_" + [].indexOf.call(D.forms, form)).replace(/[^\w\-:.]/g, "_")).slice(0, 128),
         path: scrubPath(location.pathname) } }));
     return (lastS = s);
   };
