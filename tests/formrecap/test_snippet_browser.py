@@ -92,13 +92,21 @@ def wait_for_session(page, site, *, status: str, timeout: float = 15.0) -> FormS
     deadline = time.monotonic() + timeout
     while True:
         session = FormSession.objects.for_tenant(site.tenant).filter(site=site).first()
-        if session is not None and session.status == status:
+        # Leaving sends the last batches at once (keepalive fetch, beacon): the exit can land before a batch
+        # sent just ahead of it, so wait for that one too.
+        if session is not None and session.status == status and _seqs_complete(session):
             return session
         if time.monotonic() > deadline:
             seen = session.status if session else "no session"
-            pytest.fail(f"session did not become {status} within {timeout:.0f} s ({seen})")
+            seqs = list(TraceChunk.all_tenants.filter(session=session).values_list("seq", flat=True)) if session else []
+            pytest.fail(f"session did not become {status} with batches 0..n within {timeout:.0f} s ({seen}, {seqs})")
         # Not time.sleep: the sync API runs route handlers only while a Playwright call waits.
         page.wait_for_timeout(100)
+
+
+def _seqs_complete(session: FormSession) -> bool:
+    seqs = list(TraceChunk.all_tenants.filter(session=session).order_by("seq").values_list("seq", flat=True))
+    return seqs == list(range(len(seqs)))
 
 
 def wait_for(page, condition, *, timeout: float = 15.0, what: str = "condition") -> None:
