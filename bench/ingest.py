@@ -276,6 +276,49 @@ def raw_baseline(sessions: list[Session], *, tenant_id: int, site_id: int, concu
     return results, time.perf_counter() - started
 
 
+# ---------------------------------------------------------------- CPU accounting
+
+
+def _cpu_of(pid: int) -> float:
+    """User + system CPU seconds of one process so far (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _descendants(pid: int) -> list[int]:
+    children = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return children + [d for child in children for d in _descendants(child)]
+
+
+def _postgres_pids() -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() in ("postgres", "postmaster"):
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+def cpu_snapshot(server_pid: int | None) -> dict[str, float]:
+    """CPU seconds used so far by this client, the server and its workers, and PostgreSQL's processes. Backends
+    that end between two snapshots are missed, so PostgreSQL's figure is a lower bound with CONN_MAX_AGE=0."""
+    snapshot = {"client": time.process_time(), "postgres": sum(_cpu_of(p) for p in _postgres_pids())}
+    if server_pid is not None:
+        snapshot["server"] = sum(_cpu_of(p) for p in [server_pid, *_descendants(server_pid)])
+    return snapshot
+
+
 # ---------------------------------------------------------------- database and server
 
 
@@ -497,7 +540,9 @@ def main() -> int:
             )
             for i in range(args.sessions)
         ]
+        cpu_before = cpu_snapshot(server.pid if server is not None else None)
         results, wall = run_load(host, port, site.site_key, sessions, args.concurrency)
+        cpu_after = cpu_snapshot(server.pid if server is not None else None)
     finally:
         if args.broker and not args.url:
             import redis
@@ -534,6 +579,12 @@ def main() -> int:
     )
     p50, p95, p99 = (percentile(latencies, pct) for pct in (50, 95, 99))
     print(f"latency ms:  p50 {p50:.1f}  p95 {p95:.1f}  p99 {p99:.1f}  max {latencies[-1]:.1f}")
+    cpu = {name: cpu_after[name] - cpu_before[name] for name in cpu_after}
+    print(
+        "cpu seconds: "
+        + ", ".join(f"{name} {seconds:.2f}" for name, seconds in cpu.items())
+        + f" (of {wall * (os.cpu_count() or 1):.2f} available); server {cpu.get('server', 0) * 1000 / max(1, len(outcomes)):.2f} ms per request"
+    )
     print("status codes: " + ", ".join(f"{code or 'transport error'}: {n}" for code, n in sorted(codes.items())))
     for (code, answer), n in Counter((o.status, o.answer) for o in outcomes if o.status not in (200, 202)).most_common(5):
         print(f"  {n} x {code}: {answer[:200]}")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -17,6 +17,7 @@ from recovery.services import executions_cancel_for_return, executions_mark_reco
 from ..models import FormSession, Site, TraceChunk
 from ..selectors import visitor_other_sessions
 from .schema import Batch
+from .statements import insert_unless_present, select_locked, update_row
 
 
 class SessionLimitExceeded(Exception):
@@ -78,9 +79,8 @@ def ingest_batch(*, site: Site, batch: Batch, received_at: datetime | None = Non
 
 def _session_locked(*, site: Site, batch: Batch, received_at: datetime) -> FormSession:
     """The batch's session, its row locked until the transaction ends: created by the first batch to arrive."""
-    locked = FormSession.all_tenants.select_for_update().filter(site_id=site.pk, session_uuid=batch.session_id)
     if batch.seq > 0:  # most batches: the session exists
-        session = locked.first()
+        session = select_locked(FormSession, site=site.pk, session_uuid=batch.session_id)
         if session is not None:
             return session
     # sent_at is on the same clock as ts (ms since the session started), so the server
@@ -96,30 +96,9 @@ def _session_locked(*, site: Site, batch: Batch, received_at: datetime) -> FormS
         last_event_at=started_at,
     )
     # The new row is locked by this transaction; when another batch created it first, lock theirs.
-    return session if insert_unless_present(session, unique=("site", "session_uuid")) else locked.get()
-
-
-def insert_unless_present(obj, *, unique: tuple[str, ...]) -> bool:
-    """INSERT ``obj`` unless a row with the same ``unique`` fields exists (ON CONFLICT DO NOTHING, no savepoint);
-    True, with obj.pk set, when it was inserted. PostgreSQL and SQLite (3.35+) both speak this SQL."""
-    meta = type(obj)._meta
-    fields = [field for field in meta.concrete_fields if not field.primary_key]
-    quote = connection.ops.quote_name
-    values = [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
-    # Identifiers are the model's own, quoted; every value is a parameter.
-    columns = ", ".join(quote(field.column) for field in fields)
-    conflict = ", ".join(quote(meta.get_field(name).column) for name in unique)
-    placeholders = ", ".join(["%s"] * len(fields))
-    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders}) "  # noqa: S608
-    sql += f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {quote(meta.pk.column)}"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        row = cursor.fetchone()
-    if row is None:
-        return False
-    obj.pk = row[0]
-    obj._state.adding, obj._state.db = False, connection.alias
-    return True
+    if insert_unless_present(session, unique=("site", "session_uuid")):
+        return session
+    return select_locked(FormSession, site=site.pk, session_uuid=batch.session_id)
 
 
 def _session_limit_exceeded(session: FormSession, batch: Batch) -> SessionLimitExceeded | None:
@@ -158,7 +137,7 @@ def _apply_batch(site: Site, session: FormSession, batch: Batch) -> None:
     change, returned = _lifecycle_change(site, session, batch, extends=extends, now=now)
     update.update(change)
 
-    FormSession.all_tenants.filter(pk=session.pk).update(**update)
+    update_row(FormSession, session.pk, update)
     for name, value in update.items():
         setattr(session, name, value)
     tenant = site.tenant

@@ -1,0 +1,91 @@
+"""Hand-built SQL for the ingest path's three statements: the same SQL the ORM would send, without compiling a
+query per batch (that compilation was a third of a worker's CPU per batch in bench/ingest.py).
+
+Identifiers are the models' own, quoted; every value is a parameter, prepared by its field as the ORM would.
+PostgreSQL and SQLite (3.35+) both speak this SQL; SQLite has no row locks (its IMMEDIATE transactions take the
+write lock instead), so there the select locks nothing.
+"""
+
+from functools import lru_cache
+
+from django.db import connection
+
+
+def insert_unless_present(obj, *, unique: tuple[str, ...]) -> bool:
+    """INSERT ``obj`` unless a row with the same ``unique`` fields exists (ON CONFLICT DO NOTHING, no savepoint);
+    True, with obj.pk set, when it was inserted."""
+    meta = type(obj)._meta
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    values = [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(type(obj), unique), values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    obj.pk = row[0]
+    obj._state.adding, obj._state.db = False, connection.alias
+    return True
+
+
+def select_locked(model, **where):
+    """The one row of ``model`` matching ``where`` (column=value, all of them), locked until the transaction
+    ends; None when there is none."""
+    names = tuple(sorted(where))
+    meta = model._meta
+    params = [meta.get_field(name).get_db_prep_value(where[name], connection) for name in names]
+    with connection.cursor() as cursor:
+        cursor.execute(_select_sql(model, names, connection.features.has_select_for_update), params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = []
+    for value, (column, converters) in zip(row, _converters(model), strict=True):
+        for converter in converters:
+            value = converter(value, column, connection)
+        values.append(value)
+    return model.from_db(connection.alias, [field.attname for field in meta.concrete_fields], values)
+
+
+def update_row(model, pk, values: dict) -> None:
+    """UPDATE one row by primary key: ``values`` maps field names to new values."""
+    if not values:
+        return
+    meta = model._meta
+    fields = [meta.get_field(name) for name in values]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"  # noqa: S608
+    params = [field.get_db_prep_save(values[field.name], connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, pk])
+
+
+@lru_cache(maxsize=32)
+def _converters(model) -> list[tuple]:
+    """Per column, what the ORM's compiler applies to a fetched value: the backend's converters (SQLite's dates,
+    UUIDs, booleans) and the field's own (JSON decoding)."""
+    table = model._meta.db_table
+    columns = [field.get_col(table) for field in model._meta.concrete_fields]
+    return [(column, [*connection.ops.get_db_converters(column), *column.get_db_converters(connection)]) for column in columns]
+
+
+@lru_cache(maxsize=32)
+def _insert_sql(model, unique: tuple[str, ...]) -> str:
+    meta = model._meta
+    quote = connection.ops.quote_name
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    columns = ", ".join(quote(field.column) for field in fields)
+    conflict = ", ".join(quote(meta.get_field(name).column) for name in unique)
+    placeholders = ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders}) "  # noqa: S608
+    return sql + f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {quote(meta.pk.column)}"
+
+
+@lru_cache(maxsize=32)
+def _select_sql(model, names: tuple[str, ...], lock: bool) -> str:
+    meta = model._meta
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in meta.concrete_fields)
+    conditions = " AND ".join(f"{quote(meta.get_field(name).column)} = %s" for name in names)
+    sql = f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {conditions}"  # noqa: S608
+    return sql + (" FOR UPDATE" if lock else "")
