@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from formrecap.models import FormSession, Tenant
 
 from .backends import Backend, Classification, backend_for_site, get_backend
+from .custom_reasons.reading import custom_reading
 from .models import Prediction
 from .selectors import session_trace
 from .trace import Trace
@@ -89,9 +90,14 @@ def prediction_for_session(*, tenant: Tenant, session_id: int) -> Prediction | N
     existing = Prediction.objects.for_tenant(tenant).filter(session=session, model_version_id=model_version_id).first()
     if existing is not None and existing.events_seen >= session.event_count and existing.final == final:
         return _planned_on_commit(tenant, existing)  # a redelivery also replans a plan that was lost
-    result = _timed_classify(backend, [session_trace(session=session)])
+    trace = session_trace(session=session)
+    result = _timed_classify(backend, [trace])
     fields = _prediction_fields(result.classifications[0], backend=result.backend, latency_ms=result.latency_ms)
     fields.update(events_seen=session.event_count, final=final)
+    custom = custom_reading(tenant=tenant, trace=trace, code=fields["code"], backend=backend)
+    fields.update(custom_reason_id=custom.reason_id, custom_reason_score=custom.score)
+    if custom.error:
+        fields["routing"] = {**fields["routing"], "custom_reason_error": custom.error}
     # A provisional reading can finish after the final one that a sweep started meanwhile: it must never
     # overwrite it (the planner reads `final`), so provisional writes only touch what is still provisional.
     sessions = FormSession.objects.for_tenant(tenant).filter(pk=session.pk)

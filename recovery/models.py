@@ -49,6 +49,14 @@ class RecoveryRule(models.Model):
     site = models.ForeignKey(Site, null=True, blank=True, on_delete=models.CASCADE, related_name="recovery_rules")
     name = models.CharField(max_length=200, blank=True)
     class_code = models.PositiveSmallIntegerField(null=True, blank=True, choices=CLASS_CHOICES, help_text="Empty: any class.")
+    custom_reason = models.ForeignKey(
+        "classifier.CustomReason",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="recovery_rules",
+        help_text="Empty: any. Set: only sessions whose best custom reason is this one.",
+    )
     min_confidence = models.FloatField(default=0.0, validators=UNIT)
     max_confidence = models.FloatField(default=1.0, validators=UNIT)
     action = models.CharField(max_length=16, choices=Action.choices)

@@ -95,18 +95,23 @@ def chat_prompt(family: str, trace_text: str) -> str:
     """The training prompt (training/lora/prompt.py) as the base's HuggingFace chat template renders it with the
     generation prompt. Gemma and Mistral templates refuse a system turn, so there the class list leads the user
     turn, exactly as training folded it (supports_system_role is false for them)."""
-    if family in ("gemma", "mistral"):
-        (user,) = prompt_messages(trace_text, system_role=False)
-        if family == "gemma":
-            return f"<bos><start_of_turn>user\n{user['content']}<end_of_turn>\n<start_of_turn>model\n"
-        return f"<s>[INST] {user['content']} [/INST]"
     system, user = prompt_messages(trace_text, system_role=True)
+    return chat_prompt_from(family, system["content"], user["content"])
+
+
+def chat_prompt_from(family: str, system: str, user: str) -> str:
+    """A system and a user turn in the base's chat format (the system turn folded into the user's where refused)."""
+    if family in ("gemma", "mistral"):
+        folded = f"{system}\n\n{user}"
+        if family == "gemma":
+            return f"<bos><start_of_turn>user\n{folded}<end_of_turn>\n<start_of_turn>model\n"
+        return f"<s>[INST] {folded} [/INST]"
     if family == "llama2":
-        return f"<s>[INST] <<SYS>>\n{system['content']}\n<</SYS>>\n\n{user['content']} [/INST]"
+        return f"<s>[INST] <<SYS>>\n{system}\n<</SYS>>\n\n{user} [/INST]"
     if family == "llama3":
         return (
-            f"<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n{system['content']}<|eot_id|>"
-            f"<|start_header_id|>user<|end_header_id|>\n\n{user['content']}<|eot_id|>"
+            f"<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n{system}<|eot_id|>"
+            f"<|start_header_id|>user<|end_header_id|>\n\n{user}<|eot_id|>"
             "<|start_header_id|>assistant<|end_header_id|>\n\n"
         )
     raise ValueError(f"no chat format for {family!r}")
