@@ -176,3 +176,6 @@ class SessionLabelAdmin(TenantScopedAdmin):
             return serialise_trace(session_trace(session=label.session)) or "–"
         except TraceError as exc:
             return f"unreadable: {exc}"
+
+
+from .custom_reasons import admin as custom_reasons_admin  # noqa: E402, F401 - registers CustomReasonAdmin

@@ -255,6 +255,34 @@ class ReadingConfidenceFilter(ConfidenceBandFilter):
         return super().queryset(request, queryset.alias(confidence=F("reason_confidence")))
 
 
+def _latest_reading():
+    from classifier.models import Prediction
+
+    return Prediction.all_tenants.filter(session=OuterRef("pk")).order_by("-updated_at", "-pk")
+
+
+class CustomReasonFilter(admin.SimpleListFilter):
+    """Sessions by the custom reason of their latest reading, listing only the user's own tenants' reasons."""
+
+    title = "custom reason"
+    parameter_name = "custom_reason"
+
+    def lookups(self, request, model_admin):
+        from classifier.models import CustomReason
+
+        reasons = CustomReason.all_tenants.all()
+        if not request.user.is_superuser:
+            reasons = reasons.filter(tenant_id__in=member_tenant_ids(request))
+        return [(str(pk), name) for pk, name in reasons.order_by("name").values_list("pk", "name")[:100]]
+
+    def queryset(self, request, queryset):
+        if not (self.value() or "").isdigit():
+            return queryset
+        return queryset.alias(latest_custom_reason=Subquery(_latest_reading().values("custom_reason_id")[:1])).filter(
+            latest_custom_reason=int(self.value())
+        )
+
+
 @admin.register(FormSession)
 class FormSessionAdmin(TenantScopedAdmin):
     list_display = [
@@ -264,13 +292,14 @@ class FormSessionAdmin(TenantScopedAdmin):
         "status",
         "reason",
         "confidence_shown",
+        "custom_reason_shown",
         "backend_shown",
         "recovery",
         "event_count",
         "started_at",
         "last_event_at",
     ]
-    list_filter = ["status", ReasonFilter, ReadingConfidenceFilter, TenantSiteListFilter]
+    list_filter = ["status", ReasonFilter, ReadingConfidenceFilter, CustomReasonFilter, TenantSiteListFilter]
     search_fields = ["session_uuid", "form_id", "path", "visitor_ref"]
     date_hierarchy = "started_at"
     inlines = [PredictionInline, TraceChunkInline]
@@ -295,11 +324,17 @@ class FormSessionAdmin(TenantScopedAdmin):
         explanation = prediction.explanation or {}
         signals = format_html_join("", "<li>{}</li>", ((signal,) for signal in explanation.get("signals", [])))
         state = "final" if prediction.final else "provisional (the visitor may still come back)"
+        custom = (
+            format_html("<p>Custom reason: <strong>{}</strong> at {}</p>", prediction.custom_reason.name,
+                        f"{prediction.custom_reason_score:.2f}")
+            if prediction.custom_reason is not None
+            else ""
+        )  # fmt: skip
         return format_html(
-            "<p><strong>{}</strong> at {}, {} ({} via {})</p><table>{}</table><p>{}</p><ul>{}</ul>",
+            "<p><strong>{}</strong> at {}, {} ({} via {})</p>{}<table>{}</table><p>{}</p><ul>{}</ul>",
             prediction.label.replace("_", " "), f"{prediction.confidence:.2f}", state,
             prediction.model_version.label if prediction.model_version else "no model", prediction.backend,
-            bars, explanation.get("reason", ""), signals,
+            custom, bars, explanation.get("reason", ""), signals,
         )  # fmt: skip
 
     @admin.display(description="recovery and after")
@@ -338,10 +373,9 @@ class FormSessionAdmin(TenantScopedAdmin):
         """Each row with its latest reading's backend and state and its latest recovery action, in the same query (no N+1).
 
         The reason and confidence are columns on the session itself (copied when a prediction is stored)."""
-        from classifier.models import Prediction
         from recovery.models import ActionExecution
 
-        latest = Prediction.all_tenants.filter(session=OuterRef("pk")).order_by("-updated_at", "-pk")
+        latest = _latest_reading()
         acted = ActionExecution.all_tenants.filter(session=OuterRef("pk")).order_by("-pk")
         return (
             super()
@@ -350,6 +384,8 @@ class FormSessionAdmin(TenantScopedAdmin):
             .annotate(
                 reason_backend=Subquery(latest.values("backend")[:1]),
                 reason_final=Subquery(latest.values("final")[:1]),
+                custom_reason_name=Subquery(latest.values("custom_reason__name")[:1]),
+                custom_reason_score=Subquery(latest.values("custom_reason_score")[:1]),
                 recovery_action=Subquery(acted.values("action")[:1]),
                 recovery_status=Subquery(acted.values("status")[:1]),
             )
@@ -361,6 +397,11 @@ class FormSessionAdmin(TenantScopedAdmin):
             return "—"
         name = CLASSES.get(session.reason_code, "?").replace("_", " ")
         return name if session.reason_final else f"{name} (provisional)"
+
+    @admin.display(description="custom reason")
+    def custom_reason_shown(self, session: FormSession) -> str:
+        name = getattr(session, "custom_reason_name", None)
+        return "—" if not name else f"{name} ({session.custom_reason_score:.2f})"
 
     @admin.display(description="confidence", ordering="reason_confidence")
     def confidence_shown(self, session: FormSession) -> str:

@@ -27,6 +27,7 @@ api_v1 = [
     path("api/v1/classify/", classifier_api.ClassifyApi.as_view(), name="classify"),
     path("api/v1/classify/batch/", classifier_api.ClassifyBatchApi.as_view(), name="classify-batch"),
     path("api/v1/recovery/", include("recovery.urls")),
+    path("api/v1/custom-reasons/", include("classifier.custom_reasons.urls")),
 ]
 
 urlpatterns = [

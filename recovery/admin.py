@@ -14,8 +14,9 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join, json_script
 
+from classifier.custom_reasons.services import custom_reason_examples_add
 from classifier.labels import CLASSES
-from classifier.models import SessionLabel
+from classifier.models import CustomReason, SessionLabel
 from classifier.selectors import session_trace
 from classifier.trace import TraceError, serialise_trace
 from formrecap.admin_tenancy import (
@@ -88,6 +89,7 @@ class RecoveryRuleForm(forms.ModelForm):
             return cleaned
         values = {field: cleaned.get(field.removesuffix("_id")) for field in RULE_FIELDS}
         values["site_id"] = cleaned["site"].pk if cleaned.get("site") else None
+        values["custom_reason_id"] = cleaned["custom_reason"].pk if cleaned.get("custom_reason") else None
         values["params"] = {} if values["params"] in (None, "") else values["params"]  # left empty in the form
         try:
             # The rules the API applies too (one place): thresholds, the site's tenant, the webhook URL…
@@ -369,6 +371,11 @@ class ReviewForm(forms.ModelForm):
         help_text="Why was this form abandoned? Saved as the session's label, which feeds retraining.",
     )
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    custom_reason = forms.ModelChoiceField(
+        queryset=CustomReason.all_tenants.none(),
+        required=False,
+        help_text="Also an example of one of your custom reasons (Classifier → Custom reasons): attached on save.",
+    )
 
     class Meta:
         model = ReviewItem
@@ -376,6 +383,8 @@ class ReviewForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # The item's own tenant's reasons only (the queue shows one tenant's item at a time).
+        self.fields["custom_reason"].queryset = CustomReason.all_tenants.filter(tenant_id=self.instance.tenant_id)
         label = SessionLabel.all_tenants.filter(session_id=self.instance.session_id).first() if self.instance.pk else None
         if label is not None:  # an operator's earlier verdict, to keep or change
             self.fields["label"].initial, self.fields["note"].initial = label.code, label.note
@@ -410,7 +419,7 @@ class ReviewItemAdmin(TenantScopedAdmin):
 
     def get_fields(self, request, obj=None):
         # Editors record the verdict in the form; analysts see it.
-        verdict = ["label", "note"] if self.has_change_permission(request, obj) else ["label_shown"]
+        verdict = ["label", "note", "custom_reason"] if self.has_change_permission(request, obj) else ["label_shown"]
         return ["queue", *verdict, *(field for field in self.readonly_fields if field not in ("queue", "label_shown"))]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -467,6 +476,9 @@ class ReviewItemAdmin(TenantScopedAdmin):
         review_item_label_service(
             review_item=obj, code=form.cleaned_data["label"], labelled_by=request.user, note=form.cleaned_data["note"]
         )
+        reason = form.cleaned_data.get("custom_reason")
+        if reason is not None:
+            custom_reason_examples_add(reason=reason, session_ids=[obj.session_id])
 
     @admin.display(description="model's guess")
     def predicted(self, item: ReviewItem) -> str:

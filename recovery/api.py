@@ -47,6 +47,12 @@ class RuleInput(serializers.Serializer):
     site = serializers.IntegerField(source="site_id", allow_null=True, required=False, help_text="a site id, or null for all")
     name = serializers.CharField(allow_blank=True, required=False, trim_whitespace=False)
     class_code = serializers.IntegerField(allow_null=True, required=False, help_text="1-6, or null for any class")
+    custom_reason = serializers.IntegerField(
+        source="custom_reason_id",
+        allow_null=True,
+        required=False,
+        help_text="a custom reason id (/api/v1/custom-reasons/): only sessions whose best custom reason it is; null for any",
+    )
     min_confidence = serializers.FloatField(required=False, help_text="0-1, inclusive")
     max_confidence = serializers.FloatField(required=False, help_text="0-1, inclusive")
     action = serializers.ChoiceField(choices=RecoveryRule.Action.choices)
@@ -67,6 +73,7 @@ class RuleOutput(serializers.Serializer):
     site = serializers.IntegerField(source="site_id", allow_null=True)
     name = serializers.CharField()
     class_code = serializers.IntegerField(allow_null=True)
+    custom_reason = serializers.IntegerField(source="custom_reason_id", allow_null=True)
     min_confidence = serializers.FloatField()
     max_confidence = serializers.FloatField()
     action = serializers.CharField()

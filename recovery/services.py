@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from classifier.labels import CLASSES, CODES
@@ -41,6 +41,7 @@ RULE_DEFAULTS: dict = {
     "site_id": None,
     "name": "",
     "class_code": None,
+    "custom_reason_id": None,
     "min_confidence": 0.0,
     "max_confidence": 1.0,
     "params": {},
@@ -108,6 +109,27 @@ def _storable(value) -> bool:
     return b"\\u0000" not in encoded
 
 
+def _check_custom_reason(errors: dict, tenant: Tenant, values: dict) -> None:
+    """A rule's custom reason is one of the tenant's (another tenant's reads as missing), under the rule's class."""
+    from classifier.models import CustomReason
+
+    reason_id = values.get("custom_reason_id")
+    if reason_id is None:
+        return
+    reason = (
+        CustomReason.objects.for_tenant(tenant).filter(pk=reason_id).first()
+        if isinstance(reason_id, int) and 0 < reason_id < 2**63
+        else None
+    )
+    if reason is None:
+        errors["custom_reason"] = "not found"
+    elif reason.parent_code is not None and values["class_code"] not in (None, reason.parent_code):
+        errors["custom_reason"] = (
+            f"{reason.name} splits class {reason.parent_code} ({reason.parent_label}); the rule's class_code is "
+            f"{values['class_code']}"
+        )
+
+
 def recovery_rule_clean(*, tenant: Tenant, values: dict) -> dict:
     """A rule's complete field values (RULE_FIELDS) checked for ``tenant``; returns them normalised.
 
@@ -127,6 +149,7 @@ def recovery_rule_clean(*, tenant: Tenant, values: dict) -> dict:
         errors["site"] = "not found"
     if values["class_code"] is not None and values["class_code"] not in CLASSES:
         errors["class_code"] = "must be a class code 1-6, or null for any class"
+    _check_custom_reason(errors, tenant, values)
     _check_unit(errors, "min_confidence", values["min_confidence"])
     _check_unit(errors, "max_confidence", values["max_confidence"])
     if not errors.keys() & {"min_confidence", "max_confidence"} and values["min_confidence"] > values["max_confidence"]:
@@ -235,9 +258,16 @@ def _takes_bots(rule: RecoveryRule) -> bool:
 
 
 def recovery_rule_matching(
-    *, tenant: Tenant, site_id: int, class_code: int, confidence: float, ux_alert: bool = False
+    *,
+    tenant: Tenant,
+    site_id: int,
+    class_code: int,
+    confidence: float,
+    custom_reason_id: int | None = None,
+    ux_alert: bool = False,
 ) -> RecoveryRule | None:
-    """The rule that takes a (site, class, confidence): active, highest priority first, ties to the oldest.
+    """The rule that takes a (site, class, custom reason, confidence): active, highest priority first; at equal
+    priority a rule for the session's custom reason before a rule for any, then the oldest.
 
     Per-visitor rules and UX alerts are matched apart (``ux_alert``): an alert is an aggregate signal about
     a field, so it runs beside the action that wins the session, never instead of it.
@@ -248,8 +278,9 @@ def recovery_rule_matching(
         .filter(active=True, disabled_at__isnull=True, min_confidence__lte=confidence, max_confidence__gte=confidence)
         .filter(Q(site__isnull=True) | Q(site_id=site_id))
         .filter(Q(class_code__isnull=True) | Q(class_code=class_code))
+        .filter(Q(custom_reason__isnull=True) | Q(custom_reason_id=custom_reason_id))
         .filter(alerts if ux_alert else ~alerts)
-        .order_by("-priority", "id")
+        .order_by("-priority", F("custom_reason_id").asc(nulls_last=True), "id")
     )
     for rule in candidates:
         if class_code != BOT or _takes_bots(rule):
@@ -333,7 +364,13 @@ def _visitor_came_back(session: FormSession) -> bool:
 
 
 def _plan_session(*, tenant: Tenant, session: FormSession, prediction: Prediction) -> list[ActionExecution]:
-    match = {"tenant": tenant, "site_id": session.site_id, "class_code": prediction.code, "confidence": prediction.confidence}
+    match = {
+        "tenant": tenant,
+        "site_id": session.site_id,
+        "class_code": prediction.code,
+        "confidence": prediction.confidence,
+        "custom_reason_id": prediction.custom_reason_id,
+    }
     rule = recovery_rule_matching(**match) if prediction.calibrated else None
     if rule is None:
         executions = _plan_fallback(tenant=tenant, session=session, prediction=prediction)

@@ -14,6 +14,7 @@ from django.contrib import admin
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from classifier.custom_reasons.services import custom_reason_create
 from classifier.models import SessionLabel
 from formrecap.admin_tenancy import TenantScopedAdmin
 from formrecap.models import Membership, Tenant
@@ -72,6 +73,7 @@ def tenant_world(tenant: Tenant) -> dict:
         "notification": Notification.all_tenants.create(
             tenant=tenant, kind=Notification.Kind.UX_ALERT_OPENED, title=f"{slug} alert", body="b", dedupe_key=slug
         ),
+        "customreason": custom_reason_create(tenant=tenant, name=f"{slug.replace('-', '_')}_coupon", parent_code=3),
     }
 
 

@@ -60,6 +60,7 @@ def test_create_a_rule(api_client, site):
         **body,
         "id": rule.pk,
         "max_confidence": 1.0,
+        "custom_reason": None,
         "consecutive_failures": 0,
         "disabled_at": None,
         "created_at": created["created_at"],
