@@ -49,7 +49,8 @@ def digit_probabilities(log_probs, temperature: float) -> np.ndarray:
 
 
 def digit_log_probs_from_top(top_log_probs: Mapping[int, float], digit_ids: Sequence[int]) -> tuple[np.ndarray, list[int]]:
-    """(six renormalised log-probs, codes estimated) from one position's top-N {token id: log-prob}.
+    """(renormalised log-probs, one per digit asked about, and the 1-based positions estimated) from one position's
+    top-N {token id: log-prob}: the six class digits, or a custom reading's reason numbers.
 
     When the server restricted its answer to the digits all six are there. In a vocabulary-wide top-N,
     digits may be missing: each is set to the smallest log-prob listed minus MISSING_DIGIT_MARGIN (see above)
@@ -58,9 +59,10 @@ def digit_log_probs_from_top(top_log_probs: Mapping[int, float], digit_ids: Sequ
     """
     found = [top_log_probs.get(token_id) for token_id in digit_ids]
     if all(value is None for value in found):
-        raise ValueError(f"none of the six class digits is among the {len(top_log_probs)} top log-probs")
+        asked = "six class digits" if len(digit_ids) == len(CLASS_CODES) else f"{len(digit_ids)} digits asked about"
+        raise ValueError(f"none of the {asked} is among the {len(top_log_probs)} top log-probs")
     floor = min(top_log_probs.values()) - MISSING_DIGIT_MARGIN
-    missing = [code for code, value in zip(CLASS_CODES, found, strict=True) if value is None]
+    missing = [position for position, value in enumerate(found, 1) if value is None]
     row = np.asarray([floor if value is None else value for value in found], dtype=np.float64)
     return renormalise(row[None, :])[0], missing
 

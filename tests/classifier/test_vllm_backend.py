@@ -309,3 +309,32 @@ def test_no_server_configured_is_unavailable_naming_the_setting(settings):
     version = ModelVersion.objects.create(kind=ModelVersion.Kind.LORA, name="x", version=1, artifact_uri="/nonexistent")
     with pytest.raises(BackendUnavailable, match="set FORMRECAP_VLLM_BASE_URL"):
         get_backend("vllm", model_version_id=version.pk)
+
+
+@pytest.mark.vllm
+def test_custom_reasons_are_read_from_the_log_probs_of_their_numbers(vllm_settings, vllm_server, model_version):
+    """The second request of a session with custom reasons, on the real server: the first token is restricted to the
+    reason numbers 0..k (allowed_token_ids), whose probabilities are the reading (renormalised over the numbers)."""
+    from classifier.custom_reasons.llm import ReasonPrompt
+    from classifier.custom_reasons.reading import llm_reading
+
+    reasons = [
+        ReasonPrompt(11, "coupon_hunting", "left to find a code", (TEXTS[0], TEXTS[1])),
+        ReasonPrompt(12, "price_check", "compared prices", (TEXTS[2], TEXTS[3])),
+    ]
+    answers: list[dict] = []
+
+    def seen(answer: dict) -> dict:
+        answers.append(answer)
+        return answer
+
+    with FaultProxy(vllm_server.url, default=seen) as proxy:
+        vllm_settings.FORMRECAP_VLLM_BASE_URL = proxy.url
+        backend = get_backend("vllm", model_version_id=model_version.pk)
+        reason_id, probability = llm_reading(backend, TEXTS[4], 3, reasons)
+    numbers = {f"token_id:{backend.tokenizer.encode(str(n), add_special_tokens=False)[0]}" for n in range(3)}
+    (choice,) = answers[0]["choices"]
+    # The read-out renormalises over the numbers the server listed (all three here, beside other tokens when the
+    # server reports log-probs before its restriction, as this test server does).
+    assert numbers <= set(choice["logprobs"]["top_logprobs"][0])
+    assert reason_id in (None, 11, 12) and 1 / 3 <= probability <= 1.0  # the most probable of three
