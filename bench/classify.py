@@ -44,6 +44,9 @@ CLASSIFY_PATH = "/api/v1/classify/"
 TARGET_IN_PROCESS_P50_MS = 1.0
 TARGET_BATCH_S = 2.0
 TARGET_API_P50_MS = 20.0
+TARGET_CUSTOM_REASON_MS = 0.2
+CUSTOM_REASONS = 20
+EXAMPLES_PER_CUSTOM_REASON = 5
 
 
 @dataclass
@@ -161,6 +164,64 @@ def in_process_rows(raw: list[list[dict]], terse: list[str], *, traces: int, bat
     rows.append(Row("  (parse, per run)", ", ".join(f"{r:.3f} s" for r in parse_runs)))
     rows.append(Row("  (classify, per run)", ", ".join(f"{r:.3f} s" for r in classify_runs)))
     return rows
+
+
+# ---------------------------------------------------------------- custom reasons
+
+
+def custom_reason_rows(seed: int, traces: int) -> list[Row]:
+    """What custom reasons add to a reading: CUSTOM_REASONS reasons (grouped under the six classes, as variants of the
+    simulator's form types), each fitted from EXAMPLES_PER_CUSTOM_REASON sessions, scored for ``traces`` sessions
+    the way a session reading does (trace features, field names, nearest prototype). In memory: the tenant's
+    one-row change check (custom_reasons/services.py) is a database round trip on top."""
+    import numpy as np
+
+    from classifier.backends import get_backend
+    from classifier.custom_reasons.prototypes import ReasonExamples, fit
+    from classifier.custom_reasons.vectors import field_names, names_vector
+    from classifier.features import features_matrix
+    from classifier.trace import normalise_events, trace_from_input
+    from training.simulator import simulate_sessions
+
+    sessions = list(simulate_sessions(4000 + traces, seed=seed + 1))
+    scored = sessions[-traces:]
+    by_key: dict[tuple, list] = {}  # (class, form type): a tenant's reasons split classes by where visitors stop
+    for session in sessions[:4000]:
+        by_key.setdefault((session.label, session.form_type), []).append(session)
+    keys = [key for key, group in sorted(by_key.items()) if len(group) >= EXAMPLES_PER_CUSTOM_REASON][:CUSTOM_REASONS]
+    reason_of = {key: rid for rid, key in enumerate(keys, 1)}
+    kept = [s for key in keys for s in by_key[key][:EXAMPLES_PER_CUSTOM_REASON]]
+    example_traces = [normalise_events(s.events) for s in kept]
+    model = get_backend("embedded").model
+    started = time.perf_counter()
+    fitted = fit(
+        ReasonExamples(
+            reason_ids=np.array([reason_of[(s.label, s.form_type)] for s in kept]),
+            parents={rid: code for (code, _), rid in reason_of.items()},
+            features=features_matrix(example_traces),
+            names=[names_vector(field_names(t)) for t in example_traces],
+        ),
+        mean=model.mean,
+        scale=model.scale,
+    )
+    fit_ms = (time.perf_counter() - started) * 1000
+    inputs = [trace_from_input(s.events) for s in scored]
+    timings = []
+    for trace, session in zip(inputs, scored, strict=True):
+        began = time.perf_counter()
+        fitted.score(features_matrix([trace])[0], names_vector(field_names(trace)), session.label)
+        timings.append((time.perf_counter() - began) * 1000)
+    timings.sort()
+    p50, p99 = percentile(timings, 50), percentile(timings, 99)
+    return [
+        Row(f"custom reasons: fit {len(fitted.ids)} reasons, {len(kept)} examples", f"{fit_ms:.1f} ms (leave-one-out incl.)"),
+        Row(
+            f"custom reason added per raw trace (n={len(timings)})",
+            f"p50 {p50:.3f} ms  p99 {p99:.3f} ms",
+            f"p50 ≤ {TARGET_CUSTOM_REASON_MS:g} ms",
+            p50 <= TARGET_CUSTOM_REASON_MS,
+        ),
+    ]
 
 
 # ---------------------------------------------------------------- API
@@ -314,6 +375,7 @@ def main() -> int:
         f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
     )
     rows = in_process_rows(raw, terse, traces=args.traces, batch=args.batch)
+    rows += custom_reason_rows(args.seed, min(args.traces, 2000))
     more_rows, api_notes = api_rows(args, raw, terse)
 
     for note in notes + api_notes:
