@@ -171,6 +171,36 @@ def reasons_per_day(scope: Scope) -> list[dict]:
     ]
 
 
+def custom_reason_table(scope: Scope) -> list[dict]:
+    """Abandoned sessions per custom reason of their final reading, with the share of their parent class's
+    abandonments and the mean score. A session read by two model versions that disagree counts under both."""
+    from classifier.models import Prediction
+
+    abandoned = scoped_sessions(scope).filter(status=Status.ABANDONED)
+    per_class = dict(abandoned.values_list("reason_code").annotate(n=Count("id")).order_by())
+    rows = (
+        Prediction.objects.for_tenant(scope.tenant)
+        .filter(session__in=abandoned, final=True, custom_reason__isnull=False)
+        .values("custom_reason__name", "custom_reason__parent_code")
+        .annotate(n=Count("session_id", distinct=True), score=Avg("custom_reason_score"))
+        .order_by("-n", "custom_reason__name")
+    )
+    return [
+        {
+            "reason": row["custom_reason__name"],
+            "parent": CLASSES.get(row["custom_reason__parent_code"], "any class"),
+            "sessions": row["n"],
+            "share": (
+                row["n"] / per_class[row["custom_reason__parent_code"]]
+                if per_class.get(row["custom_reason__parent_code"])
+                else None
+            ),
+            "score": row["score"],
+        }
+        for row in rows
+    ]
+
+
 def confidence_histogram(scope: Scope) -> list[dict]:
     """Abandoned sessions per confidence tenth (0.0–0.1 … 0.9–1.0) and reason."""
     bucket = Least(Floor(F("reason_confidence") * CONFIDENCE_BINS), Value(CONFIDENCE_BINS - 1.0), output_field=FloatField())

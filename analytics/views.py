@@ -83,6 +83,7 @@ def _overview(scope: selectors.Scope) -> dict:
     confidence = selectors.confidence_histogram(scope)
     recovery = selectors.recovery_per_day(scope)
     forms = selectors.form_list(scope)
+    custom_reasons = selectors.custom_reason_table(scope)
     days = [_day_label(row["day"]) for row in per_day]
     form_link = reverse("analytics-form")
 
@@ -135,6 +136,18 @@ def _overview(scope: selectors.Scope) -> dict:
                 Column("top_reason", "Top reason", "text"),
             ],
             forms,
+        ),
+        Table(
+            "custom_reasons",
+            "Your custom reasons",
+            [
+                Column("reason", "Custom reason", "text"),
+                Column("parent", "Of class", "text"),
+                Column("sessions", "Abandoned sessions"),
+                Column("share", "Share of that class", "pct"),
+                Column("score", "Mean score", "num"),
+            ],
+            custom_reasons,
         ),
     ]
     classes = [*CLASS_NAMES, "unclassified"]

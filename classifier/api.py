@@ -113,6 +113,10 @@ class PredictionSummaryOutput(serializers.Serializer):
     calibrated = serializers.BooleanField()
     final = serializers.BooleanField(help_text="false: a provisional reading (tab hidden, page just left); recovery waits")
     model_version = serializers.CharField(source="model_version.label", allow_null=True)
+    custom_reason = serializers.CharField(
+        source="custom_reason.name", allow_null=True, help_text="the tenant's best custom reason, or null when none is close"
+    )
+    custom_reason_score = serializers.FloatField(allow_null=True)
 
 
 class PredictionOutput(PredictionSummaryOutput):

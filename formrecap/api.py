@@ -158,10 +158,12 @@ class SessionListApi(TenantApiView):
         started_before = serializers.DateTimeField(required=False)
         # "class" is a Python keyword, so the field is put into the class namespace by name.
         locals()["class"] = PredictedClassField(source="predicted_class", required=False)
+        custom_reason = serializers.IntegerField(source="custom_reason_id", required=False, min_value=1, max_value=2**63 - 1)
 
     @extend_schema(
         parameters=[
             id_query_parameter("site"),
+            id_query_parameter("custom_reason", "a custom reason id: sessions whose latest prediction carries it"),
             OpenApiParameter("status", str, enum=FormSession.Status.values),
             OpenApiParameter("started_after", OpenApiTypes.DATETIME, description="ISO 8601"),
             OpenApiParameter("started_before", OpenApiTypes.DATETIME, description="ISO 8601"),

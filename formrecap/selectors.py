@@ -76,12 +76,16 @@ def form_session_list(
     started_after: datetime | None = None,
     started_before: datetime | None = None,
     predicted_class: int | None = None,
+    custom_reason_id: int | None = None,
 ) -> QuerySet[FormSession]:
     """The tenant's sessions, newest first; each carries ``predictions_newest_first`` (one query for a page).
 
-    ``predicted_class`` (a code 1-6) keeps the sessions whose latest prediction has that class.
+    ``predicted_class`` (a code 1-6) keeps the sessions whose latest prediction has that class, ``custom_reason_id``
+    those whose latest prediction carries that custom reason (another tenant's reason id matches nothing).
     """
-    predictions = Prediction.objects.for_tenant(tenant).select_related("model_version").order_by("-created_at", "-id")
+    predictions = (
+        Prediction.objects.for_tenant(tenant).select_related("model_version", "custom_reason").order_by("-created_at", "-id")
+    )
     sessions = (
         FormSession.objects.for_tenant(tenant)
         .select_related("site")
@@ -99,6 +103,9 @@ def form_session_list(
     if predicted_class is not None:
         latest_code = Subquery(predictions.filter(session=OuterRef("pk")).values("code")[:1])
         sessions = sessions.annotate(latest_predicted_code=latest_code).filter(latest_predicted_code=predicted_class)
+    if custom_reason_id is not None:
+        latest_reason = Subquery(predictions.filter(session=OuterRef("pk")).values("custom_reason_id")[:1])
+        sessions = sessions.annotate(latest_custom_reason=latest_reason).filter(latest_custom_reason=custom_reason_id)
     return sessions
 
 

@@ -16,8 +16,8 @@ from formrecap.admin_tenancy import TenantScopedAdmin
 from ..models import CustomReason
 from .prototypes import MIN_EXAMPLES
 from .services import (
-    _check_definition,
-    _example_sessions,
+    custom_reason_definition_check,
+    custom_reason_example_sessions,
     custom_reason_create,
     custom_reason_delete,
     custom_reason_example_remove,
@@ -63,14 +63,18 @@ class CustomReasonForm(forms.ModelForm):
         except ValidationError as exc:
             self.add_error("remove_examples", exc)
             return cleaned
-        try:
-            _check_definition(
+        checks = (
+            lambda: custom_reason_definition_check(
                 tenant=tenant, name=cleaned.get("name"), parent_code=cleaned.get("parent_code"), exclude_pk=self.instance.pk
-            )
-            _example_sessions(tenant=tenant, session_ids=add)  # another tenant's sessions read as unknown
-        except ValidationError as exc:
-            for field, messages in exc.message_dict.items():
-                self.add_error("add_examples" if field == "examples" else field, messages)
+            ),
+            lambda: custom_reason_example_sessions(tenant=tenant, session_ids=add),  # another tenant's sessions read as unknown
+        )
+        for check in checks:  # every problem at once
+            try:
+                check()
+            except ValidationError as exc:
+                for field, messages in exc.message_dict.items():
+                    self.add_error("add_examples" if field == "examples" else field, messages)
         cleaned["add_ids"] = add
         return cleaned
 

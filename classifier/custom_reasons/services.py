@@ -27,7 +27,7 @@ MAX_REASONS_PER_TENANT = 50
 MAX_EXAMPLES_PER_REASON = 200
 
 
-def _check_definition(*, tenant: Tenant, name: str, parent_code: int | None, exclude_pk: int | None = None) -> None:
+def custom_reason_definition_check(*, tenant: Tenant, name: str, parent_code: int | None, exclude_pk: int | None = None) -> None:
     errors = {}
     if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         errors["name"] = [f"{name!r} is not a reason name: lowercase letters, digits and _, starting with a letter, ≤ 64"]
@@ -39,7 +39,7 @@ def _check_definition(*, tenant: Tenant, name: str, parent_code: int | None, exc
         raise ValidationError(errors)
 
 
-def _example_sessions(*, tenant: Tenant, session_ids: Iterable[int]) -> list[FormSession]:
+def custom_reason_example_sessions(*, tenant: Tenant, session_ids: Iterable[int]) -> list[FormSession]:
     ids = list(dict.fromkeys(session_ids))
     found = {s.pk: s for s in FormSession.objects.for_tenant(tenant).filter(pk__in=ids)}
     unknown = [pk for pk in ids if pk not in found]
@@ -69,13 +69,13 @@ def custom_reason_create(
     *, tenant: Tenant, name: str, description: str = "", parent_code: int | None = None, examples: Iterable[int] = ()
 ) -> CustomReason:
     """A new reason; ``examples`` (session ids) may be empty (admin adds them later) or hold at least MIN_EXAMPLES."""
-    _check_definition(tenant=tenant, name=name, parent_code=parent_code)
+    custom_reason_definition_check(tenant=tenant, name=name, parent_code=parent_code)
     session_ids = list(dict.fromkeys(examples))
     if 0 < len(session_ids) < MIN_EXAMPLES:
         raise ValidationError({"examples": [f"{len(session_ids)} example session(s): a reason needs at least {MIN_EXAMPLES}"]})
     if CustomReason.objects.for_tenant(tenant).count() >= MAX_REASONS_PER_TENANT:
         raise ValidationError({"name": [f"a tenant may have at most {MAX_REASONS_PER_TENANT} custom reasons"]})
-    sessions = _example_sessions(tenant=tenant, session_ids=session_ids)
+    sessions = custom_reason_example_sessions(tenant=tenant, session_ids=session_ids)
     reason = CustomReason.objects.for_tenant(tenant).create(
         tenant=tenant, name=name, description=description, parent_code=parent_code
     )
@@ -90,7 +90,7 @@ def custom_reason_update(*, reason: CustomReason, **changes) -> CustomReason:
     """Change name, description or parent (the examples stay)."""
     name = changes.get("name", reason.name)
     parent_code = changes.get("parent_code", reason.parent_code)
-    _check_definition(tenant=reason.tenant, name=name, parent_code=parent_code, exclude_pk=reason.pk)
+    custom_reason_definition_check(tenant=reason.tenant, name=name, parent_code=parent_code, exclude_pk=reason.pk)
     reason.name, reason.parent_code = name, parent_code
     reason.description = changes.get("description", reason.description)
     reason.save()
@@ -115,7 +115,7 @@ def custom_reason_examples_add(*, reason: CustomReason, session_ids: Iterable[in
     """Attach sessions as examples (already attached ones are kept once); returns how many were new. A reason is
     used once it has MIN_EXAMPLES (the review queue adds them one at a time)."""
     tenant = reason.tenant
-    sessions = _example_sessions(tenant=tenant, session_ids=session_ids)
+    sessions = custom_reason_example_sessions(tenant=tenant, session_ids=session_ids)
     attached = set(reason.examples.values_list("session_id", flat=True))
     new = [session for session in sessions if session.pk not in attached]
     if len(attached) + len(new) > MAX_EXAMPLES_PER_REASON:

@@ -255,3 +255,81 @@ def test_predictions_keep_no_reason_when_the_reason_is_deleted(active_embedded_m
     assert prediction.custom_reason_id == reason.pk  # no parent: any class may carry it
     reason.delete()
     assert Prediction.objects.for_tenant(tenant).get(pk=prediction.pk).custom_reason_id is None
+
+
+# --- where operators see it: sessions API and admin list, dashboard export, admin pages ----------------------------
+
+
+@pytest.fixture
+def read_sessions(active_embedded_model, tenant, other_tenant, other_site, coupon_sessions):
+    """This tenant's coupon hunters read with their reason (no parent: any class), and the other tenant's reason
+    and reading of the same behaviour."""
+    reason = custom_reason_create(tenant=tenant, name="coupon_hunting", examples=[s.pk for s in coupon_sessions])
+    theirs = [recorded_session(other_site, row["events"]) for row in raw_rows("coupon_hunting")[:3]]
+    custom_reason_create(tenant=other_tenant, name="globex_coupons", examples=[s.pk for s in theirs])
+    for session in [*coupon_sessions, *theirs]:
+        prediction_for_session(tenant=session.tenant, session_id=session.pk)
+    return reason
+
+
+def test_the_sessions_api_shows_and_filters_by_custom_reason(api_client, other_api_client, read_sessions, coupon_sessions):
+    listed = api_client.get("/api/v1/sessions/", {"custom_reason": read_sessions.pk}).json()
+    assert listed["count"] == len(coupon_sessions)
+    assert {row["prediction"]["custom_reason"] for row in listed["results"]} == {"coupon_hunting"}
+    assert all(0 < row["prediction"]["custom_reason_score"] <= 1 for row in listed["results"])
+    assert other_api_client.get("/api/v1/sessions/", {"custom_reason": read_sessions.pk}).json()["count"] == 0
+
+
+def test_the_dashboard_counts_and_exports_custom_reasons_of_its_tenant_only(client, tenant, read_sessions, coupon_sessions):
+    import csv
+    import io
+
+    from django.utils import timezone
+
+    from formrecap.models import Membership
+    from tests.factories import MembershipFactory, UserFactory
+
+    owner = UserFactory(username="reasons-owner")
+    MembershipFactory(tenant=tenant, user=owner, role=Membership.Role.ANALYST)
+    client.force_login(owner)
+    today = timezone.localdate().isoformat()
+    page = client.get(f"/admin/dashboard/?start={today}&end={today}")
+    assert page.status_code == 200 and "Your custom reasons" in page.content.decode()
+    assert "globex_coupons" not in page.content.decode()
+    exported = client.get(f"/admin/dashboard/?start={today}&end={today}&export=custom_reasons")
+    rows = list(csv.reader(io.StringIO(exported.content.decode())))
+    assert rows[0] == ["Custom reason", "Of class", "Abandoned sessions", "Share of that class", "Mean score"]
+    assert [row[:3] for row in rows[1:]] == [["coupon_hunting", "any class", str(len(coupon_sessions))]]
+
+
+def test_admin_shows_how_well_examples_separate_and_the_review_queue_attaches_examples(
+    client, tenant, site, coupon_sessions, price_sessions
+):
+    from formrecap.models import Membership
+    from recovery.models import ReviewItem
+    from tests.factories import MembershipFactory, UserFactory
+
+    owner = UserFactory(username="reasons-admin", is_staff=True)
+    MembershipFactory(tenant=tenant, user=owner, role=Membership.Role.OWNER)
+    client.force_login(owner)
+    added = client.post(
+        "/admin/classifier/customreason/add/",
+        {"tenant": tenant.pk, "name": "price_check", "description": "", "parent_code": 3,
+         "add_examples": ", ".join(str(s.pk) for s in price_sessions)},
+    )  # fmt: skip
+    assert added.status_code == 302, added.content.decode()[:3000]
+    reason = CustomReason.objects.for_tenant(tenant).get(name="price_check")
+    assert reason.examples.count() == len(price_sessions) and reason.fit["ready"] is True
+    page = client.get(f"/admin/classifier/customreason/{reason.pk}/change/").content.decode()
+    assert "held out in turn" in page and f"/admin/formrecap/formsession/{price_sessions[0].pk}/change/" in page
+    refused = client.post(
+        "/admin/classifier/customreason/add/",
+        {"tenant": tenant.pk, "name": "price_check", "parent_code": 3, "add_examples": "999999"},
+    )
+    assert refused.status_code == 200 and "already exists" in refused.content.decode()
+    assert "unknown session id(s): 999999" in refused.content.decode()
+
+    item = ReviewItem.all_tenants.create(tenant=tenant, session=coupon_sessions[0], reason="low confidence")
+    saved = client.post(f"/admin/recovery/reviewitem/{item.pk}/change/", {"label": 3, "note": "", "custom_reason": reason.pk})
+    assert saved.status_code == 302
+    assert reason.examples.filter(session=coupon_sessions[0]).exists()
