@@ -16,11 +16,11 @@ from formrecap.admin_tenancy import TenantScopedAdmin
 from ..models import CustomReason
 from .prototypes import MIN_EXAMPLES
 from .services import (
-    custom_reason_definition_check,
-    custom_reason_example_sessions,
     custom_reason_create,
+    custom_reason_definition_check,
     custom_reason_delete,
     custom_reason_example_remove,
+    custom_reason_example_sessions,
     custom_reason_examples_add,
     custom_reason_update,
 )
