@@ -173,11 +173,13 @@ def reasons_per_day(scope: Scope) -> list[dict]:
 
 def custom_reason_table(scope: Scope) -> list[dict]:
     """Abandoned sessions per custom reason of their final reading, with the share of their parent class's
-    abandonments and the mean score. A session read by two model versions that disagree counts under both."""
+    abandonments (of all abandonments, for a reason of any class) and the mean score. A session read by two model
+    versions that disagree counts under both."""
     from classifier.models import Prediction
 
     abandoned = scoped_sessions(scope).filter(status=Status.ABANDONED)
     per_class = dict(abandoned.values_list("reason_code").annotate(n=Count("id")).order_by())
+    per_class_or_all = {**per_class, None: sum(per_class.values())}
     rows = (
         Prediction.objects.for_tenant(scope.tenant)
         .filter(session__in=abandoned, final=True, custom_reason__isnull=False)
@@ -191,8 +193,8 @@ def custom_reason_table(scope: Scope) -> list[dict]:
             "parent": CLASSES.get(row["custom_reason__parent_code"], "any class"),
             "sessions": row["n"],
             "share": (
-                row["n"] / per_class[row["custom_reason__parent_code"]]
-                if per_class.get(row["custom_reason__parent_code"])
+                row["n"] / per_class_or_all[row["custom_reason__parent_code"]]
+                if per_class_or_all.get(row["custom_reason__parent_code"])
                 else None
             ),
             "score": row["score"],

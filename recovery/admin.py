@@ -478,7 +478,10 @@ class ReviewItemAdmin(TenantScopedAdmin):
         )
         reason = form.cleaned_data.get("custom_reason")
         if reason is not None:
-            custom_reason_examples_add(reason=reason, session_ids=[obj.session_id])
+            try:
+                custom_reason_examples_add(reason=reason, session_ids=[obj.session_id])
+            except ValidationError as exc:  # a full reason, an unreadable trace: the label is saved, the example not
+                self.message_user(request, f"Not attached to {reason.name}: {' '.join(exc.messages)}", messages.WARNING)
 
     @admin.display(description="model's guess")
     def predicted(self, item: ReviewItem) -> str:

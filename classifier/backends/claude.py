@@ -47,7 +47,7 @@ def anthropic_client(*, timeout_s: float, max_retries: int) -> anthropic.Anthrop
     return anthropic.Anthropic(api_key=api_key, timeout=timeout_s, max_retries=max_retries)
 
 
-def _unavailable(exc: anthropic.APIError, model: str) -> BackendUnavailable:
+def api_error_unavailable(exc: anthropic.APIError, model: str) -> BackendUnavailable:
     if isinstance(exc, anthropic.AuthenticationError | anthropic.PermissionDeniedError):
         return BackendUnavailable(f"the Anthropic API refused the key (HTTP {exc.status_code}); check ANTHROPIC_API_KEY")
     if isinstance(exc, anthropic.RateLimitError):
@@ -86,7 +86,7 @@ class ClaudeBackend:
                 output_config={"format": {"type": "json_schema", "schema": ANSWER_SCHEMA}},
             )
         except anthropic.APIError as exc:
-            raise _unavailable(exc, self.model) from exc
+            raise api_error_unavailable(exc, self.model) from exc
         text = "".join(block.text for block in message.content if block.type == "text")
         if message.stop_reason not in ("end_turn", "stop_sequence"):
             # A refusal or a cut-off answer: the schema only holds for answers that finished.

@@ -5,7 +5,7 @@ resolves session ids within the reason's tenant."""
 import re
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.urls import reverse
@@ -15,13 +15,13 @@ from formrecap.admin_tenancy import TenantScopedAdmin
 
 from ..models import CustomReason
 from .prototypes import MIN_EXAMPLES
+from .selectors import custom_reason_definition_check, custom_reason_example_sessions
 from .services import (
     custom_reason_create,
-    custom_reason_definition_check,
     custom_reason_delete,
     custom_reason_example_remove,
-    custom_reason_example_sessions,
     custom_reason_examples_add,
+    custom_reason_limits_check,
     custom_reason_update,
 )
 
@@ -30,7 +30,7 @@ _IDS = re.compile(r"[\s,;]+")
 
 def _session_ids(text: str) -> list[int]:
     pieces = [piece for piece in _IDS.split(text or "") if piece]
-    bad = [piece for piece in pieces if not piece.isdigit() or not 0 < int(piece) < 2**63]
+    bad = [piece for piece in pieces if not (piece.isascii() and piece.isdecimal()) or not 0 < int(piece) < 2**63]
     if bad:
         raise ValidationError(f"not session ids: {', '.join(bad[:10])}")
     return [int(piece) for piece in pieces]
@@ -68,6 +68,9 @@ class CustomReasonForm(forms.ModelForm):
                 tenant=tenant, name=cleaned.get("name"), parent_code=cleaned.get("parent_code"), exclude_pk=self.instance.pk
             ),
             lambda: custom_reason_example_sessions(tenant=tenant, session_ids=add),  # another tenant's sessions read as unknown
+            lambda: custom_reason_limits_check(
+                tenant=tenant, reason=self.instance if self.instance.pk else None, adding=len(add)
+            ),
         )
         for check in checks:  # every problem at once
             try:
@@ -138,17 +141,22 @@ class CustomReasonAdmin(TenantScopedAdmin):
 
     def save_model(self, request, obj: CustomReason, form, change: bool) -> None:
         fields = {key: form.cleaned_data[key] for key in ("name", "description", "parent_code")}
-        if change:
-            saved = custom_reason_update(reason=CustomReason.all_tenants.get(pk=obj.pk), **fields)
-        else:
-            saved = custom_reason_create(tenant=form.cleaned_data["tenant"], **fields)
-        for session_id in form.cleaned_data.get("remove_ids", []):
-            try:
-                custom_reason_example_remove(reason=saved, session_id=session_id)
-            except saved.examples.model.DoesNotExist:
-                continue
-        if form.cleaned_data.get("add_ids"):
-            custom_reason_examples_add(reason=saved, session_ids=form.cleaned_data["add_ids"])
+        try:
+            if change:
+                saved = custom_reason_update(reason=CustomReason.all_tenants.get(pk=obj.pk), **fields)
+            else:
+                saved = custom_reason_create(tenant=form.cleaned_data["tenant"], **fields)
+            for session_id in form.cleaned_data.get("remove_ids", []):
+                try:
+                    custom_reason_example_remove(reason=saved, session_id=session_id)
+                except saved.examples.model.DoesNotExist:
+                    continue
+            if form.cleaned_data.get("add_ids"):
+                custom_reason_examples_add(reason=saved, session_ids=form.cleaned_data["add_ids"])
+        except ValidationError as exc:
+            # Checked in clean() already; what changed since (another writer, an unreadable trace) is said, not a 500.
+            self.message_user(request, f"Not all of it was saved: {' '.join(exc.messages)}", messages.ERROR)
+            saved = CustomReason.all_tenants.filter(pk=obj.pk).first() or obj
         obj.pk = saved.pk
 
     def delete_model(self, request, obj: CustomReason) -> None:

@@ -53,7 +53,8 @@ def system_prompt(code: int, reasons: list[ReasonPrompt]) -> str:
     lines += ["", "Examples:"]
     for n, reason in enumerate(reasons, 1):
         for example in reason.examples:
-            lines += [f"Events: {example[:EXAMPLE_TRACE_CHARS]}", f"Reason: {n} {reason.name}"]
+            # The end of a long trace is kept: where the visitor stopped is what tells reasons apart.
+            lines += [f"Events: {example[-EXAMPLE_TRACE_CHARS:]}", f"Reason: {n} {reason.name}"]
     lines += [
         "",
         f"Answer with the reason number (0-{len(reasons)}) on the first line, then a JSON object "

@@ -7,7 +7,9 @@ the nearest reason's threshold, so a session on a threshold scores at most 0.5.
 
 Everything that is chosen is chosen on leave-one-out folds (each example held out of its own prototype): the
 weight of field names against trace features, each reason's threshold (its own held-out examples against every
-other reason's examples), and the temperature T (held-out log-loss, other classes' examples counting as "none").
+other reason's examples, keeping at least MIN_RECALL of its own), and the temperature T (held-out log-loss of each
+example among its class's reasons and "none"). Reasons of any class are judged among themselves on the folds,
+while a reading also offers them beside its class's reasons: their figures can flatter them.
 """
 
 from dataclasses import dataclass, field
@@ -20,7 +22,6 @@ MIN_EXAMPLES = 3
 MIN_RECALL = 0.8
 NAME_WEIGHTS = (0.0, 0.5, 1.0, 2.0, 4.0)
 TEMPERATURES = tuple(np.geomspace(0.02, 50.0, 35))
-NONE = -1
 
 
 @dataclass(frozen=True)
@@ -154,18 +155,15 @@ def _softmax_with_none(distances: np.ndarray, threshold: float, temperature: flo
 
 
 def _cases(distances, labels, ids, parents):
-    """Held-out cases: (distances over a candidate set, index of the right answer, -1 meaning "none"): every example
-    against its own class's reasons, and against every other class's reasons (where the answer is "none")."""
+    """Held-out cases: (distances over a candidate set, index of the right answer, candidates): every example
+    against its own class's reasons (sessions of another class never meet these reasons when read)."""
     index = {rid: r for r, rid in enumerate(ids)}
     cases = []
     for i, rid in enumerate(labels):
         own_parent = parents[index[rid]]
-        for parent in {int(own_parent)}:
-            candidates = _candidates(parents, parent)
-            if not len(candidates):
-                continue
-            right = int(np.flatnonzero(ids[candidates] == rid)[0]) if rid in ids[candidates] else NONE
-            cases.append((distances[i, candidates], right, candidates))
+        candidates = _candidates(parents, int(own_parent))
+        right = int(np.flatnonzero(ids[candidates] == rid)[0])
+        cases.append((distances[i, candidates], right, candidates))
     return cases
 
 

@@ -7,13 +7,10 @@ from dataclasses import dataclass
 
 from formrecap.models import Tenant
 
-from ..backends.base import BackendUnavailable
-from ..models import CustomReason
+from ..backends.base import Backend, BackendUnavailable
 from ..trace import Trace, serialise_trace
 from .llm import (
     ANSWER_MAX_TOKENS,
-    EXAMPLES_PER_REASON,
-    MAX_CANDIDATES,
     ReasonPrompt,
     answer_schema,
     parse_answer,
@@ -21,8 +18,7 @@ from .llm import (
     prompt_messages,
     reading_from_log_probs,
 )
-from .prototypes import MIN_EXAMPLES
-from .services import custom_reason_read
+from .selectors import custom_reason_prompts, custom_reason_read
 
 logger = logging.getLogger(__name__)
 LLM_BACKENDS = ("vllm", "cloudflare", "claude")
@@ -35,52 +31,38 @@ class CustomReading:
     error: str = ""
 
 
-def custom_reading(*, tenant: Tenant, trace: Trace, code: int, backend) -> CustomReading:
-    if getattr(backend, "name", "") not in LLM_BACKENDS:
-        reason_id, score = custom_reason_read(tenant=tenant, trace=trace, code=code)
-        return CustomReading(reason_id, score)
-    reasons = reason_prompts(tenant=tenant, code=code)
-    if not reasons:
-        return CustomReading()
+def custom_reading(*, tenant: Tenant, trace: Trace, code: int, backend: Backend) -> CustomReading:
+    """The session's best custom reason for its class ``code``, read the way its backend reads."""
     try:
-        reason_id, score = llm_reading(backend, serialise_trace(trace), code, reasons)
+        if backend.name not in LLM_BACKENDS:
+            return CustomReading(*custom_reason_read(tenant=tenant, trace=trace, code=code))
+        reasons = custom_reason_prompts(tenant=tenant, code=code)
+        if not reasons:
+            return CustomReading()
+        return CustomReading(*llm_reading(backend, serialise_trace(trace), code, reasons))
     except BackendUnavailable as exc:  # MalformedAnswer included
         logger.warning("custom reason on %s failed: %s", backend.name, exc)
         return CustomReading(error=str(exc)[:500])
-    return CustomReading(reason_id, score)
+    except Exception as exc:  # noqa: BLE001 - the class reading is stored whatever goes wrong here
+        logger.exception("custom reason of tenant %s failed", tenant.pk)
+        return CustomReading(error=f"{type(exc).__name__}: {exc}"[:500])
 
 
-def reason_prompts(*, tenant: Tenant, code: int) -> list[ReasonPrompt]:
-    """The reasons that may apply to class ``code`` (its own, then those with no parent) that have enough examples,
-    each with up to EXAMPLES_PER_REASON[1] example traces (the oldest examples first)."""
-    from ..selectors import session_trace
-
-    own = CustomReason.objects.for_tenant(tenant).filter(parent_code=code).order_by("name")
-    any_class = CustomReason.objects.for_tenant(tenant).filter(parent_code__isnull=True).order_by("name")
-    prompts = []
-    for reason in [*own, *any_class]:
-        if len(prompts) == MAX_CANDIDATES:
-            break
-        examples = list(reason.examples.select_related("session").order_by("id")[: EXAMPLES_PER_REASON[1]])
-        if len(examples) < max(MIN_EXAMPLES, EXAMPLES_PER_REASON[0]):
-            continue
-        traces = tuple(serialise_trace(session_trace(session=example.session)) for example in examples)
-        prompts.append(ReasonPrompt(reason.pk, reason.name, reason.description, traces))
-    return prompts
-
-
-def llm_reading(backend, trace_text: str, code: int, reasons: list[ReasonPrompt]) -> tuple[int | None, float]:
+def llm_reading(backend: Backend, trace_text: str, code: int, reasons: list[ReasonPrompt]) -> tuple[int | None, float | None]:
+    """(reason id, its probability or stated confidence), or (None, None), from the backend's answer."""
     system, user = prompt_messages(trace_text, code, reasons)
     if backend.name == "vllm":
-        return _vllm_reading(backend, system["content"], user["content"], reasons)
-    if backend.name == "cloudflare":
+        reading = _vllm_reading(backend, system["content"], user["content"], reasons)
+    elif backend.name == "cloudflare":
         from ..backends.cloudflare import chat_prompt_from
 
-        text = backend.client.run(
-            backend.model, chat_prompt_from(backend.family, system["content"], user["content"]), backend.lora
-        )
-        return parse_answer(text if isinstance(text, str) else str(text), reasons)
-    return _claude_reading(backend, system["content"], user, reasons)
+        prompt = chat_prompt_from(backend.family, system["content"], user["content"])
+        reading = parse_answer(backend.client.run(backend.model, prompt, backend.lora), reasons)
+    elif backend.name == "claude":
+        reading = _claude_reading(backend, system["content"], user, reasons)
+    else:
+        raise BackendUnavailable(f"custom reasons are not read by the {backend.name} backend")
+    return reading if reading[0] is not None else (None, None)
 
 
 def _vllm_reading(backend, system: str, user: str, reasons: list[ReasonPrompt]) -> tuple[int | None, float]:
@@ -92,7 +74,12 @@ def _vllm_reading(backend, system: str, user: str, reasons: list[ReasonPrompt]) 
     if not supports_system_role(tokenizer):
         turns = [{"role": "user", "content": f"{system}\n\n{user}"}]
     prompt = tokenizer.apply_chat_template(turns, add_generation_prompt=True, tokenize=False)
-    number_ids = [tokenizer.encode(str(n), add_special_tokens=False)[0] for n in range(len(reasons) + 1)]
+    number_ids = []
+    for number in range(len(reasons) + 1):
+        encoded = tokenizer.encode(str(number), add_special_tokens=False)
+        if len(encoded) != 1:  # the read-out takes one token per number
+            raise BackendUnavailable(f"the adapter's tokenizer splits the number {number} into {len(encoded)} tokens")
+        number_ids.append(encoded[0])
     body = backend.request_body([prompt], restrict_to_digits=False) | {"allowed_token_ids": number_ids}
     answer = backend.client.post("/v1/completions", body)
     log_probs, _ = parse_completions(answer, prompts=1, digit_ids=number_ids)
@@ -102,7 +89,7 @@ def _vllm_reading(backend, system: str, user: str, reasons: list[ReasonPrompt]) 
 def _claude_reading(backend, system: str, user: dict, reasons: list[ReasonPrompt]) -> tuple[int | None, float]:
     import anthropic
 
-    from ..backends.claude import _unavailable
+    from ..backends.claude import api_error_unavailable
     from ..verbalized import MalformedAnswer
 
     try:
@@ -114,7 +101,7 @@ def _claude_reading(backend, system: str, user: dict, reasons: list[ReasonPrompt
             output_config={"format": {"type": "json_schema", "schema": answer_schema(reasons)}},
         )
     except anthropic.APIError as exc:
-        raise _unavailable(exc, backend.model) from exc
+        raise api_error_unavailable(exc, backend.model) from exc
     text = "".join(block.text for block in message.content if block.type == "text")
     if message.stop_reason not in ("end_turn", "stop_sequence"):
         raise MalformedAnswer(f"the answer stopped with {message.stop_reason!r}", text)

@@ -10,8 +10,8 @@ import pytest
 from classifier.custom_reasons.evaluation import evaluate_rows, read_rows
 from classifier.custom_reasons.llm import ReasonPrompt
 from classifier.custom_reasons.prototypes import ReasonExamples, fit
-from classifier.custom_reasons.reading import reason_prompts
-from classifier.custom_reasons.services import custom_reason_create, custom_reason_read
+from classifier.custom_reasons.selectors import custom_reason_prompts, custom_reason_read
+from classifier.custom_reasons.services import custom_reason_create
 from classifier.models import CustomReason, Prediction
 from classifier.services import prediction_for_session
 from classifier.trace import trace_from_input
@@ -219,10 +219,10 @@ def test_one_tenants_reasons_never_reach_another_tenants_readings_or_prompts(
     custom_reason_create(tenant=tenant, name="coupon_hunting", parent_code=3, examples=[s.pk for s in coupon_sessions])
     theirs = recorded_session(other_site, raw_rows("coupon_hunting")[0]["events"])
     assert custom_reason_read(tenant=other_tenant, trace=_trace(theirs), code=3) == (None, None)
-    assert reason_prompts(tenant=other_tenant, code=3) == []
+    assert custom_reason_prompts(tenant=other_tenant, code=3) == []
     prediction = prediction_for_session(tenant=other_tenant, session_id=theirs.pk)
     assert prediction.custom_reason_id is None and prediction.custom_reason_score is None
-    ours = reason_prompts(tenant=tenant, code=3)
+    ours = custom_reason_prompts(tenant=tenant, code=3)
     assert [p.name for p in ours] == ["coupon_hunting"] and isinstance(ours[0], ReasonPrompt)
     assert 2 <= len(ours[0].examples) <= 5
 
@@ -300,6 +300,7 @@ def test_the_dashboard_counts_and_exports_custom_reasons_of_its_tenant_only(clie
     rows = list(csv.reader(io.StringIO(exported.content.decode())))
     assert rows[0] == ["Custom reason", "Of class", "Abandoned sessions", "Share of that class", "Mean score"]
     assert [row[:3] for row in rows[1:]] == [["coupon_hunting", "any class", str(len(coupon_sessions))]]
+    assert float(rows[1][3]) == pytest.approx(1.0)  # a reason of any class: its share of every abandonment here
 
 
 def test_admin_shows_how_well_examples_separate_and_the_review_queue_attaches_examples(
@@ -333,3 +334,40 @@ def test_admin_shows_how_well_examples_separate_and_the_review_queue_attaches_ex
     saved = client.post(f"/admin/recovery/reviewitem/{item.pk}/change/", {"label": 3, "note": "", "custom_reason": reason.pk})
     assert saved.status_code == 302
     assert reason.examples.filter(session=coupon_sessions[0]).exists()
+
+
+def test_a_process_refits_when_examples_go_with_their_sessions(active_embedded_model, tenant, coupon_sessions):
+    reason = custom_reason_create(tenant=tenant, name="coupon_hunting", examples=[s.pk for s in coupon_sessions[:4]])
+    trace = _trace(coupon_sessions[5])
+    assert custom_reason_read(tenant=tenant, trace=trace, code=3)[0] == reason.pk  # fitted and cached
+    coupon_sessions[0].delete()
+    coupon_sessions[1].delete()  # their examples go by cascade, the reason row is untouched
+    assert custom_reason_read(tenant=tenant, trace=trace, code=3) == (None, None)  # 2 examples: not used
+
+
+def test_changing_the_parent_under_a_rule_is_refused(api_client, coupon_sessions):
+    reason_id = api_client.post(REASONS, create_body(coupon_sessions), format="json").json()["id"]
+    api_client.post(RULES, {"action": "review", "class_code": 3, "custom_reason": reason_id}, format="json")
+    moved = api_client.patch(f"{REASONS}{reason_id}/", {"parent_code": 6}, format="json")
+    assert moved.status_code == 400 and "match this reason for another class" in str(moved.json()["parent_code"])
+    assert api_client.patch(f"{REASONS}{reason_id}/", {"parent_code": 3, "name": "coupons"}, format="json").status_code == 200
+
+
+def test_attaching_a_session_twice_keeps_it_once(api_client, coupon_sessions):
+    reason_id = api_client.post(REASONS, create_body(coupon_sessions[:3]), format="json").json()["id"]
+    again = api_client.post(f"{REASONS}{reason_id}/examples/", {"sessions": [coupon_sessions[0].pk] * 2}, format="json")
+    assert again.status_code == 200 and again.json()["added"] == 0 and len(again.json()["reason"]["examples"]) == 3
+
+
+def test_admin_refuses_ids_that_only_look_like_numbers(client, tenant, coupon_sessions):
+    from formrecap.models import Membership
+    from tests.factories import MembershipFactory, UserFactory
+
+    owner = UserFactory(username="reasons-digits", is_staff=True)
+    MembershipFactory(tenant=tenant, user=owner, role=Membership.Role.OWNER)
+    client.force_login(owner)
+    response = client.post(
+        "/admin/classifier/customreason/add/", {"tenant": tenant.pk, "name": "coupons", "add_examples": "12, ², x"}
+    )
+    assert response.status_code == 200 and "not session ids: ², x" in response.content.decode()
+    assert not CustomReason.all_tenants.exists()
