@@ -14,7 +14,7 @@ from classifier.selectors import session_trace
 from classifier.trace import TraceError, serialise_trace
 
 from .api_base import TenantApiView
-from .api_io import PagePagination
+from .api_io import PagePagination, QueryDateTimeField, StrictFloatField
 from .api_schema import id_query_parameter
 from .models import FormSession, Site
 from .selectors import form_session_events, form_session_list, site_list
@@ -47,7 +47,7 @@ class SiteListApi(TenantApiView):
 class SiteClassifierInput(serializers.Serializer):
     classifier_backend = serializers.ChoiceField(choices=Site.Backend.choices, required=False)
     escalation_backend = serializers.ChoiceField(choices=Site.Escalation.choices, required=False)
-    escalation_threshold = serializers.FloatField(min_value=0.0, max_value=1.0, required=False)
+    escalation_threshold = StrictFloatField(min_value=0.0, max_value=1.0, required=False)
 
     def to_internal_value(self, data):
         if isinstance(data, dict) and (unknown := sorted(set(data) - set(self.fields))):
@@ -154,8 +154,8 @@ class SessionListApi(TenantApiView):
     class FilterInput(serializers.Serializer):
         site = serializers.IntegerField(source="site_id", required=False, min_value=1, max_value=2**63 - 1)
         status = serializers.ChoiceField(choices=FormSession.Status.choices, required=False)
-        started_after = serializers.DateTimeField(required=False)
-        started_before = serializers.DateTimeField(required=False)
+        started_after = QueryDateTimeField(required=False)
+        started_before = QueryDateTimeField(required=False)
         # "class" is a Python keyword, so the field is put into the class namespace by name.
         locals()["class"] = PredictedClassField(source="predicted_class", required=False)
         custom_reason = serializers.IntegerField(source="custom_reason_id", required=False, min_value=1, max_value=2**63 - 1)

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.handlers.wsgi import LimitedStream
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
+from rest_framework import serializers
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import BaseParser, JSONParser
@@ -104,3 +105,22 @@ class ChunkedBodyMiddleware:
 
 def _chunked_without_length(meta: dict) -> bool:
     return "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower() and not meta.get("CONTENT_LENGTH")
+
+
+class QueryDateTimeField(serializers.DateTimeField):
+    """A date-time query parameter: a blank value (``?until=``) is refused with a 400, where DRF reads a blank
+    value of an optional field as absent (a filter silently dropped)."""
+
+    def get_value(self, dictionary):
+        if dictionary.get(self.field_name, None) == "":
+            return ""
+        return super().get_value(dictionary)
+
+
+class StrictFloatField(serializers.FloatField):
+    """A number that is not a boolean: ``false`` is refused, where Python reads it as 0.0."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            self.fail("invalid")
+        return super().to_internal_value(data)

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from classifier.labels import CLASSES
 from formrecap.api_base import TenantApiView
-from formrecap.api_io import MAX_ID, PagePagination
+from formrecap.api_io import MAX_ID, PagePagination, QueryDateTimeField, StrictFloatField
 from formrecap.api_schema import id_query_parameter
 
 from .models import ActionExecution, RecoveryRule
@@ -53,8 +53,8 @@ class RuleInput(serializers.Serializer):
         required=False,
         help_text="a custom reason id (/api/v1/custom-reasons/): only sessions whose best custom reason it is; null for any",
     )
-    min_confidence = serializers.FloatField(required=False, help_text="0-1, inclusive")
-    max_confidence = serializers.FloatField(required=False, help_text="0-1, inclusive")
+    min_confidence = StrictFloatField(required=False, help_text="0-1, inclusive")
+    max_confidence = StrictFloatField(required=False, help_text="0-1, inclusive")
     action = serializers.ChoiceField(choices=RecoveryRule.Action.choices)
     params = serializers.JSONField(
         required=False,
@@ -64,7 +64,7 @@ class RuleInput(serializers.Serializer):
     delay_seconds = serializers.IntegerField(required=False, help_text="at most 30 days")
     cooldown_seconds = serializers.IntegerField(required=False, help_text="per visitor")
     priority = serializers.IntegerField(required=False, help_text="higher wins")
-    holdout_share = serializers.FloatField(required=False, help_text="0-1: the share of matches kept as a control group")
+    holdout_share = StrictFloatField(required=False, help_text="0-1: the share of matches kept as a control group")
     active = serializers.BooleanField(required=False)
 
 
@@ -285,8 +285,8 @@ class UpliftOutput(serializers.Serializer):
 class StatsApi(TenantApiView):
     class FilterInput(serializers.Serializer):
         rule = serializers.IntegerField(source="rule_id", required=False, min_value=1, max_value=MAX_ID)
-        since = serializers.DateTimeField(required=False)
-        until = serializers.DateTimeField(required=False)
+        since = QueryDateTimeField(required=False)
+        until = QueryDateTimeField(required=False)
 
     @extend_schema_serializer(component_name="RecoveryStats")
     class OutputSerializer(serializers.Serializer):

@@ -17,7 +17,7 @@ from formrecap.api_io import MAX_ID, PagePagination
 
 from ..models import CustomReason, CustomReasonExample
 from .prototypes import MIN_EXAMPLES
-from .selectors import custom_reason_list
+from .selectors import NAME_PATTERN, custom_reason_list
 from .services import (
     MAX_EXAMPLES_PER_REASON,
     custom_reason_create,
@@ -39,9 +39,21 @@ def _service_errors(exc: DjangoValidationError) -> ValidationError:
 class ReasonInput(serializers.Serializer):
     """Types only; names, parents and example sessions are checked by the services."""
 
-    name = serializers.CharField(max_length=64, help_text="lowercase letters, digits and _, e.g. coupon_hunting")
+    name = serializers.RegexField(
+        f"^{NAME_PATTERN}$",
+        max_length=64,
+        help_text="lowercase letters, digits and _, starting with a letter: coupon_hunting",
+        error_messages={"invalid": "is not a reason name: lowercase letters, digits and _, starting with a letter, ≤ 64"},
+    )
     description = serializers.CharField(allow_blank=True, required=False, max_length=2000, help_text="shown to LLMs")
-    parent_code = serializers.IntegerField(allow_null=True, required=False, help_text="the class it splits, 1-6; null: any")
+    parent_code = serializers.IntegerField(
+        allow_null=True,
+        required=False,
+        min_value=1,
+        max_value=6,
+        help_text="the class it splits, 1-6; null: any",
+        error_messages=dict.fromkeys(("min_value", "max_value"), "unknown parent class: a class code 1-6, or null for any class"),
+    )
     examples = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
         min_length=MIN_EXAMPLES,

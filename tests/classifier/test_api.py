@@ -324,6 +324,8 @@ def test_session_list_rows_carry_the_latest_prediction_or_null(api_client, site,
         "calibrated": True,
         "final": True,
         "model_version": active_embedded_model.label,
+        "custom_reason": None,  # the tenant defined none
+        "custom_reason_score": None,
     }
     # A newer model classifies it again: the row shows the newer prediction.
     newer = another_active_model(active_embedded_model)

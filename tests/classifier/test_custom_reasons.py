@@ -129,7 +129,7 @@ def test_create_a_reason_from_examples_and_read_its_figures(api_client, coupon_s
 @pytest.mark.parametrize(
     ("fields", "field", "message"),
     [
-        ({"parent_code": 9}, "parent_code", "unknown parent class 9"),
+        ({"parent_code": 9}, "parent_code", "unknown parent class: a class code 1-6"),
         ({"name": "Coupon Hunting"}, "name", "is not a reason name"),
         ({"examples": []}, "examples", "at least 3"),
         ({"examples": [1]}, "examples", "at least 3"),

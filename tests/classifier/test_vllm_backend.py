@@ -337,4 +337,5 @@ def test_custom_reasons_are_read_from_the_log_probs_of_their_numbers(vllm_settin
     # The read-out renormalises over the numbers the server listed (all three here, beside other tokens when the
     # server reports log-probs before its restriction, as this test server does).
     assert numbers <= set(choice["logprobs"]["top_logprobs"][0])
-    assert reason_id in (None, 11, 12) and 1 / 3 <= probability <= 1.0  # the most probable of three
+    # The most probable of three numbers: a reason with its probability, or "none" (no reason, no score).
+    assert (reason_id is None and probability is None) or (reason_id in (11, 12) and 1 / 3 <= probability <= 1.0)
