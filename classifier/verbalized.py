@@ -23,7 +23,7 @@ from .trace import Trace
 # evaluation reads the prediction as the top probability. A hair above 1/6, so it also wins the tie.
 CHANCE_FLOOR = 1 / len(CLASSES) + 1e-6
 _FENCE = re.compile(r"^\s*```[a-zA-Z]*\s*$")
-_DIGIT_LINE = re.compile(r"^\s*(\d)\s*$")
+DIGIT_LINE = re.compile(r"^\s*(\d)\s*$")
 
 
 class MalformedAnswer(BackendUnavailable):
@@ -49,7 +49,7 @@ class VerbalizedAnswer:
         return CLASSES[self.code]
 
 
-def _without_fences(text: str) -> list[str]:
+def answer_lines(text: str) -> list[str]:
     """The answer's non-empty lines, code-fence lines (``` or ```json) dropped: models wrap either part in them."""
     return [line for line in text.strip().splitlines() if line.strip() and not _FENCE.match(line)]
 
@@ -62,10 +62,10 @@ def parse_answer(text: str) -> VerbalizedAnswer:
     """
     if not isinstance(text, str):
         raise MalformedAnswer(f"expected text, got {type(text).__name__}", str(text))
-    lines = _without_fences(text)
+    lines = answer_lines(text)
     if not lines:
         raise MalformedAnswer("empty answer", text)
-    digit = _DIGIT_LINE.match(lines[0])
+    digit = DIGIT_LINE.match(lines[0])
     if digit is None:
         raise MalformedAnswer("the first line is not a class digit", text)
     code = int(digit[1])

@@ -10,6 +10,7 @@ import numpy as np
 from ..features import features_matrix
 from ..trace import trace_from_input
 from .prototypes import FittedReasons, ReasonExamples, fit
+from .selectors import own_standardisation
 from .vectors import field_names, names_vector
 
 
@@ -33,8 +34,7 @@ def evaluate_rows(rows: list[dict], *, mean=None, scale=None) -> Evaluation:
     traces = [trace_from_input(row["events"]) for row in examples]
     features = features_matrix(traces)
     if mean is None:
-        scale = features.std(axis=0)
-        mean, scale = features.mean(axis=0), np.where(scale > 1e-9, scale, 1.0)
+        mean, scale = own_standardisation(features)
     parents = {ids[row["custom_reason"]]: row["label"] for row in examples}
     fitted = fit(
         ReasonExamples(

@@ -11,21 +11,18 @@ others state a confidence, which scores the answered reason.
 """
 
 import json
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..labels import CLASSES
 from ..readout import renormalise
-from ..verbalized import MalformedAnswer
+from ..verbalized import DIGIT_LINE, MalformedAnswer, answer_lines
 
 MAX_CANDIDATES = 9  # one digit each, 0 is "none"
 EXAMPLES_PER_REASON = (2, 5)
 EXAMPLE_TRACE_CHARS = 600
 ANSWER_MAX_TOKENS = 64
-_DIGIT_LINE = re.compile(r"^\s*(\d)\s*$")
-_FENCE = re.compile(r"^\s*```[a-zA-Z]*\s*$")
 
 
 @dataclass(frozen=True)
@@ -87,10 +84,10 @@ def parse_answer(text: str, reasons: list[ReasonPrompt]) -> tuple[int | None, fl
     """(reason id or None, stated confidence) from the digit line and JSON line; MalformedAnswer names what is wrong."""
     if not isinstance(text, str):
         raise MalformedAnswer("the answer has no text", repr(text))
-    lines = [line for line in text.strip().splitlines() if line.strip() and not _FENCE.match(line)]
+    lines = answer_lines(text)
     if len(lines) < 2:
         raise MalformedAnswer("expected the reason number, then a JSON line", text)
-    digit = _DIGIT_LINE.match(lines[0])
+    digit = DIGIT_LINE.match(lines[0])
     if digit is None:
         raise MalformedAnswer("the first line is not a reason number", text)
     number = int(digit.group(1))

@@ -69,8 +69,13 @@ def _standardisation(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         model = EmbeddedBackend().model
         return model.mean, model.scale
     except BackendUnavailable:
-        scale = features.std(axis=0)
-        return features.mean(axis=0), np.where(scale > 1e-9, scale, 1.0)
+        return own_standardisation(features)
+
+
+def own_standardisation(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The examples' own mean and spread (a constant feature keeps scale 1)."""
+    scale = features.std(axis=0)
+    return features.mean(axis=0), np.where(scale > 1e-9, scale, 1.0)
 
 
 def custom_reasons_fit(*, tenant: Tenant) -> FittedReasons | None:
