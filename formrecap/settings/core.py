@@ -47,7 +47,7 @@ WSGI_APPLICATION = "formrecap.wsgi.application"
 # of the request's start is answered 408, so stalled uploads hold a socket for a bounded time and no worker.
 FORMRECAP_REQUEST_BODY_TIMEOUT_SECONDS = env.float("FORMRECAP_REQUEST_BODY_TIMEOUT_SECONDS", default=10.0)
 # Threads per production server worker that run views (formrecap/wsgi_bridge.py), each with its own connection.
-FORMRECAP_WEB_THREADS = env.int("FORMRECAP_WEB_THREADS", default=8)
+FORMRECAP_WEB_THREADS = env.int("FORMRECAP_WEB_THREADS", default=4)
 
 TEMPLATES = [
     {
@@ -83,6 +83,11 @@ if env.bool("DB_POOL", default=False) and DATABASES["default"]["ENGINE"] == "dja
         "max_size": env.int("DB_POOL_MAX_SIZE", default=16),
         "timeout": env.float("DB_POOL_TIMEOUT_SECONDS", default=10.0),
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool("DB_PREPARED_STATEMENTS", default=True):
+    # The ingest path's fixed statements (formrecap/ingest/statements.py, the only server-binding cursors: Django's
+    # own never prepare) are prepared on each connection at first use. Off behind a transaction-mode pooler that
+    # cannot carry prepared statements (PgBouncer before 1.21).
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 0
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite in the embedded setup: wait for the write lock instead of failing at once.
     # IMMEDIATE takes the write lock when a transaction starts, so concurrent ingests queue

@@ -258,8 +258,13 @@ def test_unsupported_content_type_is_415(post, make_batch):
     assert response.status_code == 415 and "Content-Type must be application/json or text/plain" in detail(response)
 
 
-def test_get_is_405(site):
-    assert Client().get(URL).status_code == 405
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH"])
+def test_other_methods_are_405_in_json_naming_the_allowed_ones(site, method):
+    # The view answers as plain Django (no DRF dispatch): the refusal must still be the API's JSON.
+    response = Client().generic(method, URL)
+    assert response.status_code == 405
+    assert response.json() == {"detail": f'Method "{method}" not allowed.'}
+    assert response["Allow"] == "POST, OPTIONS"
 
 
 def test_session_batch_cap_is_429(post, make_batch, site, settings):

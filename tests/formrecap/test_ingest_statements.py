@@ -1,0 +1,58 @@
+"""The ingest path's hand-built statements on PostgreSQL: values bound on the server, statements prepared once per
+connection (formrecap/ingest/statements.py), and the switch that turns preparing off for poolers."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from formrecap.models import FormSession, TraceChunk
+from tests.conftest import SITE_ORIGIN
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _prepared_statements() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_ingest_statements_are_prepared_once_and_store_what_was_sent(on_postgres, site, make_batch):
+    client = Client()
+    first = make_batch(events=[{"type": "focus", "field": "prénom", "ts": 10}, {"type": "blur", "field": "prénom", "ts": 90}])
+    second = make_batch(session_id=first["session_id"], seq=1, events=[{"type": "exit", "ts": 400}], sent_at=450)
+    for body in (first, second):
+        response = client.post("/api/v1/ingest/", json.dumps(body), content_type="text/plain", HTTP_ORIGIN=SITE_ORIGIN)
+        assert response.status_code == 202, response.content
+
+    statements = _prepared_statements()
+    for table in ("formrecap_tracechunk", "formrecap_formsession"):
+        inserts = [s for s in statements if s.startswith(f'INSERT INTO "{table}"')]
+        assert len(inserts) == 1, statements  # prepared once, reused by the second batch
+    assert any(s.startswith('UPDATE "formrecap_formsession"') for s in statements)
+    assert any(s.startswith("SELECT") and s.endswith("FOR UPDATE") for s in statements)
+
+    session = FormSession.all_tenants.get(session_uuid=first["session_id"])
+    left = FormSession.Status.ABANDONED if site.outreach_delay_seconds == 0 else FormSession.Status.EXITED
+    assert (session.batch_count, session.event_count, session.status) == (2, 3, left)
+    stored = list(TraceChunk.all_tenants.filter(session=session).order_by("seq").values_list("events", flat=True))
+    assert stored == [[{"type": "focus", "field": "prenom", "ts": 10}, {"type": "blur", "field": "prenom", "ts": 90}],
+                      [{"type": "exit", "ts": 400}]]  # fmt: skip
+
+
+@pytest.mark.parametrize(("value", "threshold"), [(None, "0"), ("1", "0"), ("0", "None")])
+def test_db_prepared_statements_sets_the_connections_prepare_threshold(value, threshold):
+    env = {k: v for k, v in os.environ.items() if k != "DB_PREPARED_STATEMENTS"}
+    env |= {"DJANGO_SETTINGS_MODULE": "formrecap.settings", "DATABASE_URL": "postgres://u:p@127.0.0.1:5432/any"}
+    if value is not None:
+        env["DB_PREPARED_STATEMENTS"] = value
+    code = "import django; django.setup(); from django.db import connection; " \
+           "print(connection.get_connection_params().get('prepare_threshold'))"  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == threshold
