@@ -3,24 +3,28 @@
 The event loop reads each request body whole, so a slow or stalled upload costs a socket and never a thread; only
 then does the request go to one of ``threads`` long-lived threads, each keeping its own database connection
 between requests. Django's own ASGI handler starts a new thread per request (its sync views run in a per-request
-context), which on the ingest path cost twice the CPU of a sync worker (bench/ingest.py); this costs one hand-off.
+context), which on the ingest path cost twice the CPU of a sync worker (bench/ingest.py); this costs one hand-off:
+a queue put, and one wake-up of the loop when the answer is ready (an executor's chained futures cost a tenth of a
+worker's CPU per batch).
 
 The request body is capped (413 past ``max_body_bytes``): Django's own limits and the endpoints' caps still apply
 below it, but nothing larger than the cap is ever held in memory.
 """
 
 import asyncio
+import contextlib
 import io
 import json
+import queue
 import sys
-from concurrent.futures import ThreadPoolExecutor
+import threading
 
 
 class BufferedWsgiBridge:
     def __init__(self, wsgi_app, *, threads: int, max_body_bytes: int) -> None:
         self.wsgi_app = wsgi_app
         self.max_body_bytes = max_body_bytes
-        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="formrecap-web")
+        self.views = ViewThreads(wsgi_app, threads=threads)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "lifespan":
@@ -32,9 +36,7 @@ class BufferedWsgiBridge:
         if body is None:
             await send_json(send, 413, f"request body is larger than {self.max_body_bytes} bytes")
             return
-        environ = wsgi_environ(scope, body)
-        loop = asyncio.get_running_loop()
-        status, headers, chunks = await loop.run_in_executor(self.pool, call_wsgi, self.wsgi_app, environ)
+        status, headers, chunks = await self.views.run(wsgi_environ(scope, body))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": b"".join(chunks)})
 
@@ -59,9 +61,63 @@ class BufferedWsgiBridge:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                self.pool.shutdown(wait=False)
+                self.views.stop()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+class ViewThreads:
+    """``threads`` long-lived threads that run the WSGI app for requests queued from any event loop. Started at
+    the first request, so a server that imports the app before forking its workers starts them in each worker."""
+
+    def __init__(self, wsgi_app, *, threads: int) -> None:
+        self.wsgi_app = wsgi_app
+        self.count = threads
+        self.jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self.threads: list[threading.Thread] = []
+        self.lock = threading.Lock()
+
+    async def run(self, environ: dict) -> tuple[int, list[tuple[bytes, bytes]], list[bytes]]:
+        """The app's status, headers and body chunks for ``environ``, computed on one of the threads."""
+        if not self.threads:
+            self._start()
+        loop = asyncio.get_running_loop()
+        answer = loop.create_future()
+        self.jobs.put((environ, loop, answer))
+        return await answer
+
+    def stop(self) -> None:
+        """Each thread ends once the requests queued before this are done."""
+        with self.lock:
+            for _ in self.threads:
+                self.jobs.put(None)
+            self.threads = []
+
+    def _start(self) -> None:
+        with self.lock:
+            while len(self.threads) < self.count:
+                thread = threading.Thread(target=self._serve, name=f"formrecap-web_{len(self.threads)}", daemon=True)
+                thread.start()
+                self.threads.append(thread)
+
+    def _serve(self) -> None:
+        while (job := self.jobs.get()) is not None:
+            environ, loop, answer = job
+            try:
+                outcome, failure = call_wsgi(self.wsgi_app, environ), None
+            except BaseException as exc:  # handed to the request's coroutine, which raises it there
+                outcome, failure = None, exc
+            with contextlib.suppress(RuntimeError):  # that request's loop is closed: nobody waits for the answer
+                loop.call_soon_threadsafe(_settle, answer, outcome, failure)
+
+
+def _settle(answer: asyncio.Future, outcome, failure: BaseException | None) -> None:
+    if answer.done():
+        return  # the request was cancelled (its client went away) while its view ran
+    if failure is not None:
+        answer.set_exception(failure)
+    else:
+        answer.set_result(outcome)
 
 
 def wsgi_environ(scope: dict, body: bytes) -> dict:

@@ -38,9 +38,18 @@ class IngestResult:
     duplicate: bool
 
 
-def batch_fingerprint(batch: Batch) -> str:
-    """What a retry must repeat exactly: the form, the path and the events (not sent_at, which a resend may renew)."""
-    content = json.dumps([batch.form_id, batch.path, batch.events], separators=(",", ":"), sort_keys=True)
+def events_json(batch: Batch) -> str:
+    """The batch's events as canonical JSON: hashed into its fingerprint and stored as they are."""
+    return json.dumps(batch.events, separators=(",", ":"), sort_keys=True)
+
+
+def batch_fingerprint(batch: Batch, events: str | None = None) -> str:
+    """What a retry must repeat exactly: the form, the path and the events (not sent_at, which a resend may renew).
+
+    The hash of ``json.dumps([form_id, path, events], separators=(",", ":"), sort_keys=True)``, built from the
+    events' own canonical JSON (``events``, when the caller has it) so that the events are serialised once."""
+    events = events_json(batch) if events is None else events
+    content = f"[{json.dumps(batch.form_id)},{json.dumps(batch.path)},{events}]"
     return hashlib.blake2b(content.encode(), digest_size=16).hexdigest()
 
 
@@ -54,7 +63,8 @@ def ingest_batch(*, site: Site, batch: Batch, received_at: datetime | None = Non
     session), the same writes a hand-written client would make: this is the hottest path of the service.
     """
     received_at = received_at or timezone.now()
-    fingerprint = batch_fingerprint(batch)
+    events = events_json(batch)
+    fingerprint = batch_fingerprint(batch, events)
     with transaction.atomic():
         session = _session_locked(site=site, batch=batch, received_at=received_at)
         over_limit = _session_limit_exceeded(session, batch)
@@ -62,7 +72,7 @@ def ingest_batch(*, site: Site, batch: Batch, received_at: datetime | None = Non
             chunk = TraceChunk(
                 session=session, seq=batch.seq, events=batch.events, event_count=len(batch.events), fingerprint=fingerprint
             )
-            if insert_unless_present(chunk, unique=("session", "seq")):
+            if insert_unless_present(chunk, unique=("session", "seq"), serialised={"events": events}):
                 _apply_batch(site, session, batch)
                 return IngestResult(session=session, duplicate=False)
         stored = TraceChunk.all_tenants.filter(session_id=session.pk, seq=batch.seq).values_list("fingerprint", flat=True)

@@ -25,12 +25,19 @@ def _cursor():
     return connection._prepare_cursor(ServerBindingCursor(connection.connection))
 
 
-def insert_unless_present(obj, *, unique: tuple[str, ...]) -> bool:
+def insert_unless_present(obj, *, unique: tuple[str, ...], serialised: dict[str, str] | None = None) -> bool:
     """INSERT ``obj`` unless a row with the same ``unique`` fields exists (ON CONFLICT DO NOTHING, no savepoint);
-    True, with obj.pk set, when it was inserted."""
+    True, with obj.pk set, when it was inserted. ``serialised`` maps JSON fields to their value already written
+    as JSON text (the same value as the object's), which is sent as it is instead of serialised again."""
     meta = type(obj)._meta
     fields = [field for field in meta.concrete_fields if not field.primary_key]
-    values = [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
+    serialised = serialised or {}
+    values = [
+        _json_param(getattr(obj, field.attname), serialised[field.name])
+        if field.name in serialised
+        else field.get_db_prep_save(field.pre_save(obj, True), connection)
+        for field in fields
+    ]
     with _cursor() as cursor:
         cursor.execute(_insert_sql(type(obj), unique), values)
         row = cursor.fetchone()
@@ -72,6 +79,15 @@ def update_row(model, pk, values: dict) -> None:
     params = [field.get_db_prep_save(values[field.name], connection) for field in fields]
     with _cursor() as cursor:
         cursor.execute(sql, [*params, pk])
+
+
+def _json_param(value, text: str):
+    """A JSON field's parameter whose JSON text is already written: jsonb for psycopg, text for SQLite."""
+    if connection.vendor != "postgresql":
+        return text
+    from psycopg.types.json import Jsonb
+
+    return Jsonb(value, dumps=lambda _value: text)
 
 
 @lru_cache(maxsize=32)

@@ -56,3 +56,18 @@ def test_db_prepared_statements_sets_the_connections_prepare_threshold(value, th
            "print(connection.get_connection_params().get('prepare_threshold'))"  # fmt: skip
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == threshold
+
+
+def test_the_fingerprint_is_the_hash_of_the_form_path_and_events_as_one_canonical_json():
+    # Stored fingerprints must stay comparable across releases: a retry of a batch stored before must match.
+    import hashlib
+
+    from formrecap.ingest.schema import parse_batch
+    from formrecap.ingest.services import batch_fingerprint
+
+    body = {"site_key": "pk_x", "session_id": "6f1c2b36-58f5-4f0e-9d8e-0c0c3c7b8f11", "seq": 0, "sent_at": 500,
+            "form": {"id": "inscripcion-2", "path": "/dé/\"x\""},
+            "events": [{"ts": 10, "type": "focus", "field": "email"}, {"type": "blur", "field": "email", "ts": 90}]}  # fmt: skip
+    batch = parse_batch(body, max_events=100)
+    canonical = json.dumps([batch.form_id, batch.path, batch.events], separators=(",", ":"), sort_keys=True)
+    assert batch_fingerprint(batch) == hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
