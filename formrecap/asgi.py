@@ -68,6 +68,19 @@ async def send_request_timeout(send, seconds: float) -> None:
     await send_json(send, 408, f"request body not received within {seconds:g} s (FORMRECAP_REQUEST_BODY_TIMEOUT_SECONDS)")
 
 
+def load_on_boot() -> None:
+    """Import now what each worker's first requests would otherwise import while visitors wait: the URLconf with
+    every view, and the Celery broker's transport (without connecting). On the ingest path these lazy imports were
+    a tenth of a fresh worker's CPU in its first seconds (bench/ingest.py, py-spy)."""
+    from django.urls import get_resolver
+
+    from formrecap.celery import app as celery_app
+
+    get_resolver().url_patterns  # noqa: B018 -- the property imports the URLconf
+    if not celery_app.conf.task_always_eager:
+        celery_app.producer_pool  # noqa: B018 -- the property resolves (imports) the broker transport
+
+
 def build_application():
     django_app = get_wsgi_application()
     from django.conf import settings
@@ -77,6 +90,7 @@ def build_application():
         from formrecap.checks import refuse_to_start_on_check_errors
 
         refuse_to_start_on_check_errors()
+    load_on_boot()
     # Nothing larger than the largest body an endpoint accepts (plus room for a multipart envelope) is buffered.
     max_body = max(settings.FORMRECAP_API_MAX_BODY_BYTES, settings.FORMRECAP_INGEST_MAX_BODY_BYTES) + 2**20
     bridge = BufferedWsgiBridge(django_app, threads=settings.FORMRECAP_WEB_THREADS, max_body_bytes=max_body)

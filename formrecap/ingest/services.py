@@ -17,7 +17,7 @@ from recovery.services import executions_cancel_for_return, executions_mark_reco
 from ..models import FormSession, Site, TraceChunk
 from ..selectors import visitor_other_sessions
 from .schema import Batch
-from .statements import insert_unless_present, select_locked, update_row
+from .statements import insert_unless_present, select_locked, select_value, update_row
 
 
 class SessionLimitExceeded(Exception):
@@ -75,8 +75,7 @@ def ingest_batch(*, site: Site, batch: Batch, received_at: datetime | None = Non
             if insert_unless_present(chunk, unique=("session", "seq"), serialised={"events": events}):
                 _apply_batch(site, session, batch)
                 return IngestResult(session=session, duplicate=False)
-        stored = TraceChunk.all_tenants.filter(session_id=session.pk, seq=batch.seq).values_list("fingerprint", flat=True)
-        stored_fingerprint = stored.first()
+        stored_fingerprint = select_value(TraceChunk, "fingerprint", session=session.pk, seq=batch.seq)
         if stored_fingerprint is None and over_limit is not None:
             raise over_limit
     if stored_fingerprint and stored_fingerprint != fingerprint:

@@ -53,9 +53,8 @@ def select_locked(model, **where):
     ends; None when there is none."""
     names = tuple(sorted(where))
     meta = model._meta
-    params = [meta.get_field(name).get_db_prep_value(where[name], connection) for name in names]
     with _cursor() as cursor:
-        cursor.execute(_select_sql(model, names, connection.features.has_select_for_update), params)
+        cursor.execute(_select_sql(model, names, connection.features.has_select_for_update), _where_params(model, where))
         row = cursor.fetchone()
     if row is None:
         return None
@@ -65,6 +64,15 @@ def select_locked(model, **where):
             value = converter(value, column, connection)
         values.append(value)
     return model.from_db(connection.alias, [field.attname for field in meta.concrete_fields], values)
+
+
+def select_value(model, name: str, **where):
+    """Field ``name`` of a row of ``model`` matching ``where`` (column=value, all of them), as the database returns
+    it (for text and numbers, no conversion); None when there is none."""
+    with _cursor() as cursor:
+        cursor.execute(_select_sql(model, tuple(sorted(where)), False, (name,)), _where_params(model, where))
+        row = cursor.fetchone()
+    return None if row is None else row[0]
 
 
 def update_row(model, pk, values: dict) -> None:
@@ -111,11 +119,17 @@ def _insert_sql(model, unique: tuple[str, ...]) -> str:
     return sql + f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {quote(meta.pk.column)}"
 
 
+def _where_params(model, where: dict) -> list:
+    return [model._meta.get_field(name).get_db_prep_value(where[name], connection) for name in sorted(where)]
+
+
 @lru_cache(maxsize=32)
-def _select_sql(model, names: tuple[str, ...], lock: bool) -> str:
+def _select_sql(model, names: tuple[str, ...], lock: bool, selected: tuple[str, ...] | None = None) -> str:
+    """SELECT the ``selected`` fields (all of them when None) of the rows where ``names`` equal parameters."""
     meta = model._meta
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in meta.concrete_fields)
+    fields = meta.concrete_fields if selected is None else [meta.get_field(name) for name in selected]
+    columns = ", ".join(quote(field.column) for field in fields)
     conditions = " AND ".join(f"{quote(meta.get_field(name).column)} = %s" for name in names)
     sql = f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {conditions}"  # noqa: S608
     return sql + (" FOR UPDATE" if lock else "")

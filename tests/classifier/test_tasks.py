@@ -124,7 +124,9 @@ def test_worker_classifies_a_session_abandoned_at_ingest(site, make_batch, activ
 
     [prediction] = predictions_of(session)
     assert (prediction.label, prediction.model_version_id) == ("validation_error", active_embedded_model.pk)
-    # Redelivered to the worker: the same prediction, no second row.
-    redelivered = classify_session_task.apply_async(args=[site.tenant_id, session.pk], queue=default_queue_is_the_workers)
+    # Redelivered to the worker: the same prediction, no second row (the task stores no result unless asked).
+    redelivered = classify_session_task.apply_async(
+        args=[site.tenant_id, session.pk], queue=default_queue_is_the_workers, ignore_result=False
+    )
     assert redelivered.get(timeout=60) == prediction.pk
     assert len(predictions_of(session)) == 1

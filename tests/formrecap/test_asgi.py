@@ -73,3 +73,18 @@ def test_django_behind_the_deadline_serves_a_request():
 
     asyncio.run(asyncio.wait_for(application(scope, receive, send), 10))
     assert sent[0]["status"] == 200
+
+
+def test_a_worker_loads_the_urlconf_and_the_broker_transport_when_it_boots():
+    # Otherwise each fresh worker imports them during its first requests, while visitors wait.
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = "import sys, formrecap.asgi; print('formrecap.urls' in sys.modules, 'kombu.transport.redis' in sys.modules)"
+    env = {**os.environ, "CELERY_BROKER_URL": "redis://127.0.0.1:1/0", "CELERY_TASK_ALWAYS_EAGER": "0"}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    repo = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], cwd=repo, env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "True"]
