@@ -66,6 +66,7 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+POSTGRESQL_ENGINES = ("django.db.backends.postgresql", "formrecap.postgresql")
 # 0: under the ASGI server (formrecap.asgi) and threaded runserver each request's view runs on a thread of its own,
 # so a persistent connection would never be reused, only left open until its thread is gone.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
@@ -75,15 +76,18 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # (a new PostgreSQL backend) per request.
 if env.bool("DB_POOL", default=False) and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django refuses persistent connections beside a pool
-    # A borrowed connection is checked (one round trip, no measurable cost in bench/ingest.py): after a database
-    # restart the pool replaces its broken connections instead of failing a request with each.
+    # A borrowed connection idle for more than DB_POOL_CHECK_IDLE_SECONDS is checked (one round trip): after a
+    # database restart the pool replaces its broken connections instead of failing a request with each. One used
+    # moments ago is lent as it is (formrecap/postgresql/base.py).
+    DATABASES["default"]["ENGINE"] = "formrecap.postgresql"
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DB_POOL_CHECK", default=True)
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
         "max_size": env.int("DB_POOL_MAX_SIZE", default=16),
         "timeout": env.float("DB_POOL_TIMEOUT_SECONDS", default=10.0),
     }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool("DB_PREPARED_STATEMENTS", default=True):
+FORMRECAP_DB_POOL_CHECK_IDLE_SECONDS = env.float("DB_POOL_CHECK_IDLE_SECONDS", default=0.5)
+if DATABASES["default"]["ENGINE"] in POSTGRESQL_ENGINES and env.bool("DB_PREPARED_STATEMENTS", default=True):
     # The ingest path's fixed statements (formrecap/ingest/statements.py, the only server-binding cursors: Django's
     # own never prepare) are prepared on each connection at first use. Off behind a transaction-mode pooler that
     # cannot carry prepared statements (PgBouncer before 1.21).
