@@ -44,7 +44,8 @@ class RequestBodyDeadline:
             if remaining <= 0:
                 raise BodyDeadlineExpired
             try:
-                message = await asyncio.wait_for(receive(), remaining)
+                async with asyncio.timeout(remaining):  # a timer, where wait_for would wrap receive in a task
+                    message = await receive()
             except TimeoutError:
                 raise BodyDeadlineExpired from None
             if message["type"] != "http.request" or not message.get("more_body", False):
