@@ -126,6 +126,7 @@ class Outcome:
 class Results:
     outcomes: list[Outcome] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    backend_cpu: list[float] = field(default_factory=list)  # the raw baseline's PostgreSQL backends, as each ends
 
     def add(self, outcome: Outcome) -> None:
         with self.lock:
@@ -261,6 +262,8 @@ def raw_baseline(sessions: list[Session], *, tenant_id: int, site_id: int, concu
                 try:
                     session = todo.get_nowait()
                 except queue.Empty:
+                    # Read before the backend ends: a snapshot after the run would miss it.
+                    results.backend_cpu.append(_cpu_of(conn.info.backend_pid))
                     return
                 for seq in range(len(session.batches)):
                     send(conn, session, seq, "original")
@@ -599,7 +602,10 @@ def main() -> int:
         print(f"  … and {len(problems) - 20} more")
     if connection.vendor == "postgresql" and not args.no_baseline:
         raw_site = site_create(tenant=tenant, name="raw psycopg baseline", allowed_origins=[ORIGIN])
+        raw_cpu_before = cpu_snapshot(None)
         raw, raw_wall = raw_baseline(sessions, tenant_id=tenant.pk, site_id=raw_site.pk, concurrency=args.concurrency)
+        raw_cpu = {name: seconds - raw_cpu_before[name] for name, seconds in cpu_snapshot(None).items()}
+        raw_cpu["postgres"] += sum(raw.backend_cpu)
         raw_events = sum(o.events for o in raw.outcomes if o.status == 202)
         raw_latencies = sorted(o.seconds * 1000 for o in raw.outcomes)
         raw_p99 = percentile(raw_latencies, 99)
@@ -607,6 +613,11 @@ def main() -> int:
         print(
             f"raw psycopg: {raw_events / raw_wall:,.0f} events/s ({len(raw.outcomes)} transactions in {raw_wall:.2f} s, "
             f"{args.concurrency} threads, p99 {raw_p99:.1f} ms): the same writes with no HTTP and no Django"
+        )
+        print(
+            f"raw cpu:     client {raw_cpu['client']:.2f} s, postgres {raw_cpu['postgres']:.2f} s; "
+            f"postgres {raw_cpu['postgres'] * 1000 / max(1, len(raw.outcomes)):.2f} ms per transaction "
+            f"(HTTP run: {cpu['postgres'] * 1000 / max(1, len(outcomes)):.2f} ms per request)"
         )
         print(f"RATIO:       {ratio:.2f} of raw psycopg (HTTP p99 {p99:.1f} ms)")
         if raw_events != unique_events:
