@@ -17,7 +17,7 @@ from recovery.services import executions_cancel_for_return, executions_mark_reco
 from ..models import FormSession, Site, TraceChunk
 from ..selectors import visitor_other_sessions
 from .schema import Batch
-from .statements import insert_unless_present, select_locked, select_value, update_row
+from .statements import insert_unless_present, select_locked, select_value
 
 
 class SessionLimitExceeded(Exception):
@@ -72,8 +72,11 @@ def ingest_batch(*, site: Site, batch: Batch, received_at: datetime | None = Non
             chunk = TraceChunk(
                 session=session, seq=batch.seq, events=batch.events, event_count=len(batch.events), fingerprint=fingerprint
             )
-            if insert_unless_present(chunk, unique=("session", "seq"), serialised={"events": events}):
-                _apply_batch(site, session, batch)
+            # The session's new values go in the chunk's statement, written only if the chunk is new.
+            change = _batch_change(site, session, batch)
+            then_update = (FormSession, session.pk, change.values)
+            if insert_unless_present(chunk, unique=("session", "seq"), serialised={"events": events}, then_update=then_update):
+                _apply_change(site, session, batch, change)
                 return IngestResult(session=session, duplicate=False)
         stored_fingerprint = select_value(TraceChunk, "fingerprint", session=session.pk, seq=batch.seq)
         if stored_fingerprint is None and over_limit is not None:
@@ -126,11 +129,18 @@ def _session_limit_exceeded(session: FormSession, batch: Batch) -> SessionLimitE
     return None
 
 
-def _apply_batch(site: Site, session: FormSession, batch: Batch) -> None:
-    """Counters, visitor ids and the lifecycle (see :func:`_lifecycle_change`) of one stored batch.
+@dataclass(frozen=True)
+class _BatchChange:
+    values: dict  # the session's fields that change, with their new values
+    previous_status: str
+    returned: bool  # the batch shows a visitor back on a page they had left
+    at: datetime
 
-    The session row is locked and was read under the lock, so the new values are computed here and written
-    as they are (no read back)."""
+
+def _batch_change(site: Site, session: FormSession, batch: Batch) -> _BatchChange:
+    """What storing ``batch`` changes on its session: counters, visitor ids and the lifecycle (see
+    :func:`_lifecycle_change`). Nothing is written: the session row is locked and was read under the lock, so the
+    new values are computed here and written as they are (no read back)."""
     update = {"batch_count": session.batch_count + 1, "event_count": session.event_count + len(batch.events)}
     # Capped at now: a skewed sent_at must not push a session's inactivity out into the future.
     last_event_at = min(session.started_at + timedelta(milliseconds=batch.last_ts), timezone.now())
@@ -142,13 +152,17 @@ def _apply_batch(site: Site, session: FormSession, batch: Batch) -> None:
     if batch.anonymous_id and not session.anonymous_id:
         update["anonymous_id"] = batch.anonymous_id
     now = timezone.now()
-    previous_status = session.status
     change, returned = _lifecycle_change(site, session, batch, extends=extends, now=now)
     update.update(change)
+    return _BatchChange(values=update, previous_status=session.status, returned=returned, at=now)
 
-    update_row(FormSession, session.pk, update)
-    for name, value in update.items():
+
+def _apply_change(site: Site, session: FormSession, batch: Batch, change: _BatchChange) -> None:
+    """After the batch and its change are written: the session in memory, recovery's marks, the visitor's other
+    sessions, and the tasks that run after commit."""
+    for name, value in change.values.items():
         setattr(session, name, value)
+    previous_status, returned, now = change.previous_status, change.returned, change.at
     tenant = site.tenant
     if session.status == FormSession.Status.SUBMITTED and previous_status != FormSession.Status.SUBMITTED:
         # The visitor came back: whatever recovery did (or held back) for this session counts as recovered.

@@ -25,26 +25,42 @@ def _cursor():
     return connection._prepare_cursor(ServerBindingCursor(connection.connection))
 
 
-def insert_unless_present(obj, *, unique: tuple[str, ...], serialised: dict[str, str] | None = None) -> bool:
+def insert_unless_present(
+    obj, *, unique: tuple[str, ...], serialised: dict[str, str] | None = None, then_update: tuple | None = None
+) -> bool:
     """INSERT ``obj`` unless a row with the same ``unique`` fields exists (ON CONFLICT DO NOTHING, no savepoint);
     True, with obj.pk set, when it was inserted. ``serialised`` maps JSON fields to their value already written
-    as JSON text (the same value as the object's), which is sent as it is instead of serialised again."""
+    as JSON text (the same value as the object's), which is sent as it is instead of serialised again.
+
+    ``then_update`` is ``(model, pk, values)``, an :func:`update_row` made only when ``obj`` was inserted: on
+    PostgreSQL in the same statement (a data-modifying WITH), a round trip less than two statements."""
     meta = type(obj)._meta
     fields = [field for field in meta.concrete_fields if not field.primary_key]
     serialised = serialised or {}
-    values = [
+    params = [
         _json_param(getattr(obj, field.attname), serialised[field.name])
         if field.name in serialised
         else field.get_db_prep_save(field.pre_save(obj, True), connection)
         for field in fields
     ]
+    sql = _insert_sql(type(obj), unique)
+    combined = then_update is not None and bool(then_update[2]) and connection.vendor == "postgresql"
+    if combined:
+        model, pk, values = then_update
+        update_sql, update_params = _update_statement(model, pk, values)
+        # Every data-modifying WITH runs, read or not; the update's condition sees the insert's RETURNING rows.
+        condition = "AND EXISTS (SELECT 1 FROM inserted)"
+        sql = f"WITH inserted AS ({sql}), updated AS ({update_sql} {condition}) SELECT * FROM inserted"  # noqa: S608
+        params += update_params
     with _cursor() as cursor:
-        cursor.execute(_insert_sql(type(obj), unique), values)
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return False
     obj.pk = row[0]
     obj._state.adding, obj._state.db = False, connection.alias
+    if then_update is not None and not combined:
+        update_row(*then_update)
     return True
 
 
@@ -79,14 +95,15 @@ def update_row(model, pk, values: dict) -> None:
     """UPDATE one row by primary key: ``values`` maps field names to new values."""
     if not values:
         return
-    meta = model._meta
-    fields = [meta.get_field(name) for name in values]
-    quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
-    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"  # noqa: S608
-    params = [field.get_db_prep_save(values[field.name], connection) for field in fields]
     with _cursor() as cursor:
-        cursor.execute(sql, [*params, pk])
+        cursor.execute(*_update_statement(model, pk, values))
+
+
+def _update_statement(model, pk, values: dict) -> tuple[str, list]:
+    """``UPDATE … SET … WHERE pk = %s`` and its parameters."""
+    fields = [model._meta.get_field(name) for name in values]
+    params = [field.get_db_prep_save(values[field.name], connection) for field in fields]
+    return _update_sql(model, tuple(values)), [*params, pk]
 
 
 def _json_param(value, text: str):
@@ -121,6 +138,14 @@ def _insert_sql(model, unique: tuple[str, ...]) -> str:
 
 def _where_params(model, where: dict) -> list:
     return [model._meta.get_field(name).get_db_prep_value(where[name], connection) for name in sorted(where)]
+
+
+@lru_cache(maxsize=128)
+def _update_sql(model, names: tuple[str, ...]) -> str:
+    meta = model._meta
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(meta.get_field(name).column)} = %s" for name in names)
+    return f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"  # noqa: S608
 
 
 @lru_cache(maxsize=32)

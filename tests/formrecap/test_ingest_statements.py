@@ -26,24 +26,33 @@ def _prepared_statements() -> list[str]:
 def test_ingest_statements_are_prepared_once_and_store_what_was_sent(on_postgres, site, make_batch):
     client = Client()
     first = make_batch(events=[{"type": "focus", "field": "prénom", "ts": 10}, {"type": "blur", "field": "prénom", "ts": 90}])
-    second = make_batch(session_id=first["session_id"], seq=1, events=[{"type": "exit", "ts": 400}], sent_at=450)
-    for body in (first, second):
+    second = make_batch(session_id=first["session_id"], seq=1, events=[{"type": "focus", "field": "nom", "ts": 200}], sent_at=250)
+    third = make_batch(session_id=first["session_id"], seq=2, events=[{"type": "exit", "ts": 400}], sent_at=450)
+
+    def send(body):
         response = client.post("/api/v1/ingest/", json.dumps(body), content_type="text/plain", HTTP_ORIGIN=SITE_ORIGIN)
         assert response.status_code == 202, response.content
 
+    send(first)
+    prepared = _prepared_statements()
+    send(second)  # the same statements as the first batch's, but for the session's creation
+    assert len(_prepared_statements()) == len(prepared) + 1, _prepared_statements()  # the select of an existing session
+    send(third)
+
     statements = _prepared_statements()
-    for table in ("formrecap_tracechunk", "formrecap_formsession"):
-        inserts = [s for s in statements if s.startswith(f'INSERT INTO "{table}"')]
-        assert len(inserts) == 1, statements  # prepared once, reused by the second batch
-    assert any(s.startswith('UPDATE "formrecap_formsession"') for s in statements)
+    session_inserts = [s for s in statements if s.startswith('INSERT INTO "formrecap_formsession"')]
+    assert len(session_inserts) == 1, statements
+    # The chunk and the session's new values in one statement: the update only runs when the chunk is new.
+    chunk_statements = [s for s in statements if s.startswith('WITH inserted AS (INSERT INTO "formrecap_tracechunk"')]
+    assert chunk_statements and all('UPDATE "formrecap_formsession"' in s for s in chunk_statements), statements
     assert any(s.startswith("SELECT") and s.endswith("FOR UPDATE") for s in statements)
 
     session = FormSession.all_tenants.get(session_uuid=first["session_id"])
     left = FormSession.Status.ABANDONED if site.outreach_delay_seconds == 0 else FormSession.Status.EXITED
-    assert (session.batch_count, session.event_count, session.status) == (2, 3, left)
+    assert (session.batch_count, session.event_count, session.status) == (3, 4, left)
     stored = list(TraceChunk.all_tenants.filter(session=session).order_by("seq").values_list("events", flat=True))
     assert stored == [[{"type": "focus", "field": "prenom", "ts": 10}, {"type": "blur", "field": "prenom", "ts": 90}],
-                      [{"type": "exit", "ts": 400}]]  # fmt: skip
+                      [{"type": "focus", "field": "nom", "ts": 200}], [{"type": "exit", "ts": 400}]]  # fmt: skip
 
 
 @pytest.mark.parametrize(("value", "threshold"), [(None, "0"), ("1", "0"), ("0", "None")])
