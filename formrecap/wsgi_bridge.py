@@ -19,12 +19,18 @@ import queue
 import sys
 import threading
 
+BODILESS_STATUSES = frozenset({204, 304})  # never a Content-Length (RFC 9110)
+
 
 class BufferedWsgiBridge:
-    def __init__(self, wsgi_app, *, threads: int, max_body_bytes: int) -> None:
+    """``routes`` maps exact paths to a WSGI app of their own (formrecap.asgi: the ingest endpoint's lean Django
+    handler); every other request goes to ``wsgi_app``."""
+
+    def __init__(self, wsgi_app, *, threads: int, max_body_bytes: int, routes: dict | None = None) -> None:
         self.wsgi_app = wsgi_app
+        self.routes = routes or {}
         self.max_body_bytes = max_body_bytes
-        self.views = ViewThreads(wsgi_app, threads=threads)
+        self.views = ViewThreads(threads=threads)
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "lifespan":
@@ -36,9 +42,13 @@ class BufferedWsgiBridge:
         if body is None:
             await send_json(send, 413, f"request body is larger than {self.max_body_bytes} bytes")
             return
-        status, headers, chunks = await self.views.run(wsgi_environ(scope, body))
+        app = self.routes.get(scope["path"], self.wsgi_app)
+        status, headers, chunks = await self.views.run(app, wsgi_environ(scope, body))
+        content = b"".join(chunks)
+        if status not in BODILESS_STATUSES and not any(name == b"content-length" for name, _value in headers):
+            headers.append((b"content-length", str(len(content)).encode()))  # whole: no chunked encoding needed
         await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": b"".join(chunks)})
+        await send({"type": "http.response.body", "body": content})
 
     async def _body(self, receive) -> bytes | None:
         parts, size = [], 0
@@ -67,23 +77,22 @@ class BufferedWsgiBridge:
 
 
 class ViewThreads:
-    """``threads`` long-lived threads that run the WSGI app for requests queued from any event loop. Started at
+    """``threads`` long-lived threads that run WSGI apps for requests queued from any event loop. Started at
     the first request, so a server that imports the app before forking its workers starts them in each worker."""
 
-    def __init__(self, wsgi_app, *, threads: int) -> None:
-        self.wsgi_app = wsgi_app
+    def __init__(self, *, threads: int) -> None:
         self.count = threads
         self.jobs: queue.SimpleQueue = queue.SimpleQueue()
         self.threads: list[threading.Thread] = []
         self.lock = threading.Lock()
 
-    async def run(self, environ: dict) -> tuple[int, list[tuple[bytes, bytes]], list[bytes]]:
-        """The app's status, headers and body chunks for ``environ``, computed on one of the threads."""
+    async def run(self, app, environ: dict) -> tuple[int, list[tuple[bytes, bytes]], list[bytes]]:
+        """``app``'s status, headers and body chunks for ``environ``, computed on one of the threads."""
         if not self.threads:
             self._start()
         loop = asyncio.get_running_loop()
         answer = loop.create_future()
-        self.jobs.put((environ, loop, answer))
+        self.jobs.put((app, environ, loop, answer))
         return await answer
 
     def stop(self) -> None:
@@ -102,9 +111,9 @@ class ViewThreads:
 
     def _serve(self) -> None:
         while (job := self.jobs.get()) is not None:
-            environ, loop, answer = job
+            app, environ, loop, answer = job
             try:
-                outcome, failure = call_wsgi(self.wsgi_app, environ), None
+                outcome, failure = call_wsgi(app, environ), None
             except BaseException as exc:  # handed to the request's coroutine, which raises it there
                 outcome, failure = None, exc
             with contextlib.suppress(RuntimeError):  # that request's loop is closed: nobody waits for the answer

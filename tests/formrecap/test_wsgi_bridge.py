@@ -75,3 +75,25 @@ def test_threads_are_reused_across_requests():
     app = BufferedWsgiBridge(echo, threads=1, max_body_bytes=1000)
     names = {json.loads(serve(app, SCOPE, [b"x"])[2])["thread"] for _ in range(5)}
     assert len(names) == 1  # the same thread, so its database connection too
+
+
+def answer(status: str, body: bytes):
+    def app(environ, start_response):
+        start_response(status, [("Content-Type", "text/plain")])
+        return [body]
+
+    return app
+
+
+def test_a_routed_path_goes_to_its_own_app_and_every_answer_has_its_length():
+    app = BufferedWsgiBridge(echo, threads=1, max_body_bytes=1000, routes={"/hot/": answer("202 Accepted", b"fast")})
+    status, headers, body = serve(app, {**SCOPE, "path": "/hot/"}, [b"x"])
+    assert (status, body, headers["content-length"]) == (202, b"fast", "4")
+    status, headers, body = serve(app, {**SCOPE, "path": "/hot/x"}, [b"x"])  # exact paths only
+    assert status == 201 and headers["content-length"] == str(len(body))
+
+
+def test_a_no_content_answer_gets_no_length():
+    app = BufferedWsgiBridge(answer("204 No Content", b""), threads=1, max_body_bytes=1000)
+    status, headers, _body = serve(app, SCOPE, [b""])
+    assert status == 204 and "content-length" not in headers
