@@ -7,6 +7,7 @@ a server worker's CPU per batch (bench/ingest.py). Under INGEST_MIDDLEWARE a bat
 (nosniff, HSTS, referrer policy, the HTTPS redirect) and the database's 503, then the URLconf and the view as usual.
 """
 
+from django.core.exceptions import ImproperlyConfigured, MiddlewareNotUsed
 from django.core.handlers.exception import convert_exception_to_response
 from django.core.handlers.wsgi import WSGIHandler
 from django.utils.module_loading import import_string
@@ -29,7 +30,15 @@ class LeanWSGIHandler(WSGIHandler):
         self._view_middleware, self._template_response_middleware, self._exception_middleware = [], [], []
         handler = convert_exception_to_response(self._get_response)
         for path in reversed(self.middleware_paths):
-            middleware = import_string(path)(handler)
+            factory = import_string(path)
+            if not getattr(factory, "sync_capable", True):
+                raise ImproperlyConfigured(f"{path} cannot run synchronously, as this handler runs every middleware")
+            try:
+                middleware = factory(handler)
+            except MiddlewareNotUsed:
+                continue
+            if middleware is None:
+                raise ImproperlyConfigured(f"Middleware factory {path} returned None.")
             if hasattr(middleware, "process_view"):
                 self._view_middleware.insert(0, middleware.process_view)
             if hasattr(middleware, "process_template_response"):

@@ -111,6 +111,8 @@ class ViewThreads:
 
     def _serve(self) -> None:
         while (job := self.jobs.get()) is not None:
+            # Run even when its client has gone: a page's last batch is sent as it unloads, by a client that may not
+            # wait for the answer, and nothing else would deliver it.
             app, environ, loop, answer = job
             try:
                 outcome, failure = call_wsgi(app, environ), None

@@ -17,7 +17,7 @@ from recovery.services import executions_cancel_for_return, executions_mark_reco
 from ..models import FormSession, Site, TraceChunk
 from ..selectors import visitor_other_sessions
 from .schema import Batch
-from .statements import insert_unless_present, select_locked, select_value
+from .statements import RowUpdate, insert_unless_present, select_locked, select_value
 
 
 class SessionLimitExceeded(Exception):
@@ -58,9 +58,9 @@ def ingest_batch(*, site: Site, batch: Batch, received_at: datetime | None = Non
 
     A retried batch (same session, seq and content) changes nothing and is reported as a duplicate; the same seq
     with other content raises BatchConflict. The session row is locked while its counters and status change, so
-    concurrent batches of one session serialise; different sessions never wait for each other. Three statements
-    in one transaction (lock or create the session, insert the chunk unless its seq is stored, update the
-    session), the same writes a hand-written client would make: this is the hottest path of the service.
+    concurrent batches of one session serialise; different sessions never wait for each other. Two statements in
+    one transaction on PostgreSQL (lock or create the session; insert the chunk unless its seq is stored and, only
+    then, update the session), the writes a hand-written client would make: this is the hottest path of the service.
     """
     received_at = received_at or timezone.now()
     events = events_json(batch)
@@ -74,7 +74,7 @@ def ingest_batch(*, site: Site, batch: Batch, received_at: datetime | None = Non
             )
             # The session's new values go in the chunk's statement, written only if the chunk is new.
             change = _batch_change(site, session, batch)
-            then_update = (FormSession, session.pk, change.values)
+            then_update = RowUpdate(FormSession, session.pk, change.values)
             if insert_unless_present(chunk, unique=("session", "seq"), serialised={"events": events}, then_update=then_update):
                 _apply_change(site, session, batch, change)
                 return IngestResult(session=session, duplicate=False)

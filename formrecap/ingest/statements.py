@@ -1,5 +1,6 @@
-"""Hand-built SQL for the ingest path's three statements: the same SQL the ORM would send, without compiling a
-query per batch (that compilation was a third of a worker's CPU per batch in bench/ingest.py).
+"""Hand-built SQL for the ingest path's statements (lock or create the session, store the chunk and the session's
+new values, read a stored fingerprint): the same SQL the ORM would send, without compiling a query per batch (that
+compilation was a third of a worker's CPU per batch in bench/ingest.py).
 
 Identifiers are the models' own, quoted; every value is a parameter, prepared by its field as the ORM would.
 PostgreSQL and SQLite (3.35+) both speak this SQL; SQLite has no row locks (its IMMEDIATE transactions take the
@@ -7,8 +8,17 @@ write lock instead), so there the select locks nothing.
 """
 
 from functools import lru_cache
+from typing import NamedTuple
 
 from django.db import connection
+
+
+class RowUpdate(NamedTuple):
+    """An UPDATE of one row by primary key: ``values`` maps field names to new values."""
+
+    model: type
+    pk: int
+    values: dict
 
 
 def _cursor():
@@ -20,20 +30,22 @@ def _cursor():
         return connection.cursor()
     from django.db.backends.postgresql.base import ServerBindingCursor
 
+    # As connection.cursor() does: the health check (once per request; a no-op beside the pool, which checks as it
+    # lends), the connection, then _prepare_cursor's wrapping (database errors wrapped, queries logged under DEBUG).
+    connection.close_if_health_check_failed()
     connection.ensure_connection()
-    # _prepare_cursor wraps it as connection.cursor() does: database errors wrapped, queries logged under DEBUG.
     return connection._prepare_cursor(ServerBindingCursor(connection.connection))
 
 
 def insert_unless_present(
-    obj, *, unique: tuple[str, ...], serialised: dict[str, str] | None = None, then_update: tuple | None = None
+    obj, *, unique: tuple[str, ...], serialised: dict[str, str] | None = None, then_update: RowUpdate | None = None
 ) -> bool:
     """INSERT ``obj`` unless a row with the same ``unique`` fields exists (ON CONFLICT DO NOTHING, no savepoint);
     True, with obj.pk set, when it was inserted. ``serialised`` maps JSON fields to their value already written
     as JSON text (the same value as the object's), which is sent as it is instead of serialised again.
 
-    ``then_update`` is ``(model, pk, values)``, an :func:`update_row` made only when ``obj`` was inserted: on
-    PostgreSQL in the same statement (a data-modifying WITH), a round trip less than two statements."""
+    ``then_update`` is an UPDATE made only when ``obj`` was inserted: on PostgreSQL in the same statement (a
+    data-modifying WITH), a round trip less than two statements."""
     meta = type(obj)._meta
     fields = [field for field in meta.concrete_fields if not field.primary_key]
     serialised = serialised or {}
@@ -44,10 +56,9 @@ def insert_unless_present(
         for field in fields
     ]
     sql = _insert_sql(type(obj), unique)
-    combined = then_update is not None and bool(then_update[2]) and connection.vendor == "postgresql"
+    combined = then_update is not None and bool(then_update.values) and connection.vendor == "postgresql"
     if combined:
-        model, pk, values = then_update
-        update_sql, update_params = _update_statement(model, pk, values)
+        update_sql, update_params = _update_statement(*then_update)
         # Every data-modifying WITH runs, read or not; the update's condition sees the insert's RETURNING rows.
         condition = "AND EXISTS (SELECT 1 FROM inserted)"
         sql = f"WITH inserted AS ({sql}), updated AS ({update_sql} {condition}) SELECT * FROM inserted"  # noqa: S608

@@ -23,7 +23,8 @@ def check_unless_used_recently(conn) -> None:
     """The pool's check: raises when ``conn`` no longer works, skipped for a connection returned moments ago."""
     from psycopg_pool import ConnectionPool
 
-    if time.monotonic() - getattr(conn, RETURNED_AT, float("-inf")) > settings.FORMRECAP_DB_POOL_CHECK_IDLE_SECONDS:
+    window = getattr(settings, "FORMRECAP_DB_POOL_CHECK_IDLE_SECONDS", 0.0)
+    if time.monotonic() - getattr(conn, RETURNED_AT, float("-inf")) > window:
         ConnectionPool.check_connection(conn)
 
 
@@ -31,8 +32,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
     @property
     def pool(self):
         pool_options = self.settings_dict["OPTIONS"].get("pool")
-        if self.alias == NO_DB_ALIAS or not pool_options or not self.settings_dict["CONN_HEALTH_CHECKS"]:
-            return super().pool
+        unchecked = not self.settings_dict["CONN_HEALTH_CHECKS"]
+        if self.alias == NO_DB_ALIAS or not pool_options or unchecked or self.settings_dict.get("CONN_MAX_AGE", 0):
+            return super().pool  # Django's: no pool, a pool without checks, or its error beside persistent connections
         if self.alias not in self._connection_pools:
             from psycopg_pool import ConnectionPool
 

@@ -23,6 +23,7 @@ def _prepared_statements() -> list[str]:
         return [row[0] for row in cursor.fetchall()]
 
 
+@pytest.mark.postgres
 def test_ingest_statements_are_prepared_once_and_store_what_was_sent(on_postgres, site, make_batch):
     client = Client()
     first = make_batch(events=[{"type": "focus", "field": "prénom", "ts": 10}, {"type": "blur", "field": "prénom", "ts": 90}])

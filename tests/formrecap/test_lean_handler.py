@@ -45,7 +45,7 @@ def test_a_batch_is_stored_with_the_security_headers_and_none_of_the_page_middle
     assert TraceChunk.all_tenants.filter(session__session_uuid=batch["session_id"]).count() == 1
     assert headers["x-content-type-options"] == "nosniff"  # SecurityMiddleware still runs
     assert headers["access-control-allow-origin"] == SITE_ORIGIN
-    assert headers["content-length"] == str(len(body))  # set by the bridge: no chunked encoding
+    assert headers["content-length"] == str(len(body))  # without CommonMiddleware, set by the bridge
     # No cookie, CSP or frame options: the session, CSRF, CSP and clickjacking middleware are not on this path.
     assert not {"set-cookie", "content-security-policy", "x-frame-options"} & headers.keys()
 

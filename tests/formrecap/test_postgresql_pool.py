@@ -55,7 +55,7 @@ def test_a_connection_idle_past_the_window_is_checked_and_a_broken_one_replaced(
     settings.FORMRECAP_DB_POOL_CHECK_IDLE_SECONDS = 0
     first = _request(wrapper)
     with connection.cursor() as cursor:  # a database restart, as far as this connection can tell
-        cursor.execute("SELECT pg_terminate_backend(%s)", [first])
+        cursor.execute("SELECT pg_terminate_backend(%s, 5000)", [first])  # waits for the backend to end
     second = _request(wrapper)  # the check finds it broken: the pool connects again, the request never sees it
     assert second != first
     assert len(checks) >= 2
@@ -67,7 +67,7 @@ def test_within_the_window_a_broken_connection_fails_one_request_then_is_gone(po
     settings.FORMRECAP_DB_POOL_CHECK_IDLE_SECONDS = 60
     first = _request(wrapper)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_terminate_backend(%s)", [first])
+        cursor.execute("SELECT pg_terminate_backend(%s, 5000)", [first])  # waits for the backend to end
     with pytest.raises(OperationalError):
         _request(wrapper)
     assert _request(wrapper) != first
