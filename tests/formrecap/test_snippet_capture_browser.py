@@ -98,6 +98,27 @@ def type_into(page, selector: str, text: str) -> None:
     page.keyboard.type(text, delay=12)
 
 
+def test_a_failure_is_counted_once_when_a_flush_falls_between_the_blur_and_the_attempts_check(open_form, site):
+    # The submit click's blur carries the failure (the field is still marked invalid); a periodic flush sending
+    # that blur before the attempt's own check must not make the check report the field a second time.
+    page = open_form(SCRIPT_VALIDATED, clock=True)
+    type_into(page, "#card", "4111")
+    page.click("button[type=submit]")
+    page.clock.run_for(400)  # the attempt's second check
+    type_into(page, "#card", "1111")
+    box = page.locator("button[type=submit]").bounding_box()
+    page.mouse.move(box["x"] + 5, box["y"] + 5)
+    page.mouse.down()  # focus leaves the card field: its blur
+    page.clock.run_for(5000)  # the periodic flush sends it, before the click's submit
+    page.mouse.up()
+    page.clock.run_for(400)
+    page.goto("about:blank")
+
+    session = only_session(page, site, status=FormSession.Status.EXITED)
+    failures = [e for e in stored_events(site, session) if e.get("validation")]
+    assert [(e["field"], e["validation"]) for e in failures] == [("card_number", "invalid_luhn")] * 2
+
+
 CUSTOM_VALIDATION = """<form id="contact">
   <input id="email" name="email"><input id="name" name="fullName"><input id="phone" name="phone">
 </form>

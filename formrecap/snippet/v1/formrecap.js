@@ -126,8 +126,9 @@
     if (!why || s.rep.get(el) === attemptAt) return;
     s.rep.set(el, attemptAt);
     if (cur.el === el) return (cur.inv = 1);
-    // just left (the submit click took focus): give that blur the reason, not a second one
-    let ev = last.el === el && s.q.includes(last.ev) ? last.ev : push(s, "blur", t.f);
+    // just left (the submit click took focus): give that blur the reason, not a second one; already sent by a
+    // flush, it counts when it carried one
+    let ev = last.el === el && (s.q.includes(last.ev) || last.ev.validation) ? last.ev : push(s, "blur", t.f);
     ev.validation = why;
     kept.add(ev);
   };
