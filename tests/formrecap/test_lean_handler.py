@@ -50,7 +50,7 @@ def test_a_batch_is_stored_with_the_security_headers_and_none_of_the_page_middle
     assert not {"set-cookie", "content-security-policy", "x-frame-options"} & headers.keys()
 
 
-def test_other_paths_keep_the_full_stack(make_batch):
+def test_other_paths_keep_the_full_stack():
     status, headers, _body = post("/api/v1/sessions/", b"", [])
     assert status == 401
     assert "content-security-policy" in headers and headers["x-frame-options"] == "DENY"
